@@ -1,0 +1,18 @@
+"""The warmcase application: every command, over one event store."""
+
+from __future__ import annotations
+
+from warmcase.service.campaigns import CampaignCommands
+from warmcase.service.households import HouseholdCommands
+from warmcase.service.lots import LotCommands
+from warmcase.service.patrols import PatrolCommands
+from warmcase.service.visits import VisitCommands
+
+
+class Warmcase(VisitCommands, PatrolCommands, LotCommands, HouseholdCommands, CampaignCommands):
+    """The books of winter relief campaigns, kept as an append-only history.
+
+    Open one with :func:`warmcase.open`. Every command takes ``actor=`` and an
+    optional ``effective_at=`` (when it happened; backdating is allowed, the
+    future is not) and returns the reference it acted on.
+    """

@@ -1,0 +1,1 @@
+"""The application service: the public commands, grouped by the record they start from."""
