@@ -22,6 +22,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	mkdir -p build/typing && ln -sfn ../../adapters build/typing/warmcase_adapters
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 

@@ -41,7 +41,8 @@ def require_aware(value: object, field: str) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         msg = (
             f"{field} {value.isoformat()} has no time zone: warmcase compares moments across "
-            f"offices, so give one, e.g. datetime(2027, 1, 20, 9, 0, tzinfo=ZoneInfo('Asia/Shanghai'))"
+            f"offices, so give one, e.g. "
+            f"datetime(2027, 1, 20, 9, 0, tzinfo=ZoneInfo('Asia/Shanghai'))"
         )
         raise EffectiveTimeRefused(msg)
     return value

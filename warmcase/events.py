@@ -109,6 +109,17 @@ def value_class(name: str) -> type[Any]:
         raise StoredHistoryError(msg) from None
 
 
+_FIELD_NAMES: dict[type[Any], tuple[str, ...]] = {}
+
+
+def field_names(cls: type[Any]) -> tuple[str, ...]:
+    """The attrs field names of an event or value class, in declaration order (cached)."""
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(field.name for field in attrs.fields(cls))
+    return names
+
+
 def event_types() -> Mapping[str, type[Event]]:
     """Every registered event type, by type name."""
     return dict(_EVENT_TYPES)

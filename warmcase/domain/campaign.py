@@ -172,7 +172,9 @@ def open_campaign(
 ) -> list[Event]:
     """Open a campaign; refused if the reference is taken or the rules make no sense."""
     if existing is not None:
-        msg = f"campaign {ref} already exists (opened by {existing.owner}); choose another reference"
+        msg = (
+            f"campaign {ref} already exists (opened by {existing.owner}); choose another reference"
+        )
         raise AlreadyExists(msg)
     starts_on = checks.day(starts_on, "starts_on")
     ends_on = checks.day(ends_on, "ends_on")
@@ -292,7 +294,7 @@ def checked_standards(standards: Iterable[AidStandard]) -> tuple[AidStandard, ..
         for size, fen in standard.tiers:
             checks.quantity(size, f"household size in tiers of {standard.category}")
             checks.quantity(fen, f"amount (fen) in tiers of {standard.category}")
-        checked.append(attrs.evolve(standard, tiers=tuple(tuple(t) for t in standard.tiers)))
+        checked.append(attrs.evolve(standard, tiers=tuple((size, fen) for size, fen in standard.tiers)))
     return tuple(checked)
 
 
@@ -342,4 +344,3 @@ def evolve(state: Campaign | None, event: Event) -> Campaign:
 
 
 KIND: Kind[Campaign] = Kind("campaign", evolve)
-

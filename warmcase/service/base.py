@@ -57,7 +57,7 @@ class ServiceBase(Application[UUID]):
         try:
             stream: Stream[Any] = self.repository.get(
                 kind.stream_id(ref),
-                projector_func=projector(kind),  # type: ignore[arg-type]
+                projector_func=projector(kind),
                 deepcopy_from_cache=False,
             )
         except AggregateNotFoundError:
@@ -106,7 +106,7 @@ class ServiceBase(Application[UUID]):
 
     def _commit(self, envelopes: list[Envelope]) -> None:
         """Append `envelopes` in one transaction (raises RecordConflictError on a race)."""
-        self.save(*envelopes)  # type: ignore[arg-type]
+        self.save(*envelopes)
 
     def _remember(self, tx: Transaction) -> None:
         cache = self.repository.cache

@@ -1,0 +1,1 @@
+"""warmcase's edges: codec, storage, keys, composition. Installed as ``warmcase_adapters``."""
