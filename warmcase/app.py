@@ -6,10 +6,18 @@ from warmcase.service.campaigns import CampaignCommands
 from warmcase.service.households import HouseholdCommands
 from warmcase.service.lots import LotCommands
 from warmcase.service.patrols import PatrolCommands
+from warmcase.service.personal_data import PersonalDataCommands
 from warmcase.service.visits import VisitCommands
 
 
-class Warmcase(VisitCommands, PatrolCommands, LotCommands, HouseholdCommands, CampaignCommands):
+class Warmcase(
+    PersonalDataCommands,
+    VisitCommands,
+    PatrolCommands,
+    LotCommands,
+    HouseholdCommands,
+    CampaignCommands,
+):
     """The books of winter relief campaigns, kept as an append-only history.
 
     Open one with :func:`warmcase.open`. Every command takes ``actor=`` and an
