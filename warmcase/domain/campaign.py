@@ -294,7 +294,9 @@ def checked_standards(standards: Iterable[AidStandard]) -> tuple[AidStandard, ..
         for size, fen in standard.tiers:
             checks.quantity(size, f"household size in tiers of {standard.category}")
             checks.quantity(fen, f"amount (fen) in tiers of {standard.category}")
-        checked.append(attrs.evolve(standard, tiers=tuple((size, fen) for size, fen in standard.tiers)))
+        checked.append(
+            attrs.evolve(standard, tiers=tuple((size, fen) for size, fen in standard.tiers))
+        )
     return tuple(checked)
 
 

@@ -6,9 +6,12 @@ and what would be accepted.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 
 from warmcase.errors import InvalidCommand
+
+_PHONE = re.compile(r"^\+?[0-9(][0-9 ()-]*[0-9]$")
 
 MAX_QUANTITY = 10**12
 """Largest quantity (units, or fen for cash) any single movement may carry; keeps
@@ -69,3 +72,15 @@ def one_of(value: object, field: str, accepted: tuple[str, ...]) -> str:
         raise InvalidCommand(msg)
     assert isinstance(value, str)
     return value
+
+
+def phone(value: object, field: str) -> str:
+    """A phone number: 7 to 20 digits, optionally with +, spaces, hyphens or brackets."""
+    digits = sum(ch.isdigit() for ch in value) if isinstance(value, str) else 0
+    if not isinstance(value, str) or not _PHONE.match(value.strip()) or not 7 <= digits <= 20:
+        msg = (
+            f"{field} is not a phone number: give 7 to 20 digits, optionally with +, spaces, "
+            f"hyphens or brackets, e.g. '13800138000' or '0571-87654321'"
+        )
+        raise InvalidCommand(msg)
+    return value.strip()

@@ -54,7 +54,6 @@ DEFAULT_WINDOW_DAYS = 7
 MAX_WINDOW_DAYS = 60
 
 _ID_NUMBER = re.compile(r"^[0-9]{17}[0-9X]$")
-_PHONE = re.compile(r"^\+?[0-9(][0-9 ()-]*[0-9]$")
 
 # ---------------------------------------------------------------- values
 
@@ -523,7 +522,7 @@ def survey(
                 detail=personal(checks.text(address_detail, "address_detail", max_length=500)),
             ),
             members=checked,
-            phone=personal(_phone(phone, f"phone of household {ref}")),
+            phone=personal(checks.phone(phone, f"phone of household {ref}")),
             categories=_categories(categories),
             hardship_level=_hardship_level(hardship_level),
             heating=_heating(heating),
@@ -574,7 +573,9 @@ def update(
         at=at,
     )
     new_phone = (
-        None if phone is None else personal(_phone(phone, f"phone of household {household.ref}"))
+        None
+        if phone is None
+        else personal(checks.phone(phone, f"phone of household {household.ref}"))
     )
     new_categories = None if categories is None else _categories(categories)
     level = None if hardship_level is None else _hardship_level(hardship_level)
@@ -921,7 +922,7 @@ def pay_aid(
     require_eligible(household, campaign.ref)
     signer = check_signer(household, signed_by)
     visit = checks.text(visit, "visit", max_length=64)
-    phone = _phone(signer_phone, f"signer_phone of visit {visit}")
+    phone = checks.phone(signer_phone, f"signer_phone of visit {visit}")
     amount = checks.quantity(amount_fen, "amount_fen")
     override = checks.optional_text(override_reason, "override_reason")
     ref = household.ref
@@ -1132,17 +1133,6 @@ def _as_member(member: Member) -> Member:
         if member.is_head
         else member
     )
-
-
-def _phone(value: object, field: str) -> str:
-    digits = sum(ch.isdigit() for ch in value) if isinstance(value, str) else 0
-    if not isinstance(value, str) or not _PHONE.match(value.strip()) or not 7 <= digits <= 20:
-        msg = (
-            f"{field} is not a phone number: give 7 to 20 digits, optionally with +, spaces, "
-            f"hyphens or brackets, e.g. '13800138000' or '0571-87654321'"
-        )
-        raise InvalidCommand(msg)
-    return value.strip()
 
 
 def _hardship_level(value: object) -> int:
