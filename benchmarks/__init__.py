@@ -1,0 +1,1 @@
+"""Benchmarks: warmcase and its baseline, measured in the same run."""
