@@ -18,11 +18,11 @@ import msgpack
 from cryptography.exceptions import InvalidTag
 from eventsourcing.persistence import Transcoder
 from pyrsistent import PMap, PSet, PVector, pmap, pset, pvector
-from warmcase_adapters.keyring import seal, unseal
 
 from warmcase.errors import StoredHistoryError
 from warmcase.events import field_names, value_class
 from warmcase.personal import Keyring, Personal
+from warmcase_adapters.keyring import seal, unseal
 
 # Extension codes: permanent.
 UUID_CODE = 1

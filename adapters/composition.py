@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from warmcase_adapters.codec import Codec
-from warmcase_adapters.keyring import MemoryKeyring
-from warmcase_adapters.mapper import EventMapper
-
 from warmcase.app import Warmcase
 from warmcase.clock import Clock, system_clock
 from warmcase.errors import StoreError
 from warmcase.personal import Keyring
+from warmcase_adapters.codec import Codec
+from warmcase_adapters.keyring import MemoryKeyring
+from warmcase_adapters.mapper import EventMapper
 
 DEFAULT_CACHE_SIZE = 10_000
 """Aggregates kept in memory per process; each is fast-forwarded on load, so a cached
@@ -36,6 +35,11 @@ def build(
         "DEEPCOPY_FROM_AGGREGATE_CACHE": "n",
     }
     base_env.update(env)
+    # eventsourcing looks up "WARMCASE_<KEY>" before "<KEY>", and merges the process
+    # environment in; spelling each key both ways keeps a stray variable from
+    # overriding what the URL says.
+    prefix = Warmcase.name.upper() + "_"
+    base_env.update({prefix + key: value for key, value in list(base_env.items())})
     return Warmcase(
         env=base_env,
         mapper=EventMapper(Codec(keyring)),
@@ -62,4 +66,94 @@ def open_memory(url: str, **options: Any) -> Warmcase:
         cache_size=cache_size,
     )
     app.recorder.clock = clock or system_clock  # type: ignore[attr-defined]
+    return app
+
+
+def open_sqlite(url: str, **options: Any) -> Warmcase:
+    """A store in one SQLite file: the embedded default.
+
+    ``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db`` or a bare path;
+    ``sqlite:///:memory:`` for a private in-memory database. Several processes may
+    open one file: writers take turns, each waiting up to 30 s for another's lock.
+    Keys for personal data are kept in the same file.
+    """
+    # Imported here, so opening one kind of store never loads another's driver.
+    import sqlite3  # noqa: PLC0415
+
+    from eventsourcing.persistence import PersistenceError  # noqa: PLC0415
+
+    from warmcase_adapters import sqlite_store  # noqa: PLC0415
+
+    clock, cache_size = _options(options)
+    db_name = sqlite_store.database_name(url)
+    keyring = sqlite_store.SQLiteKeyring()
+    env = {
+        "PERSISTENCE_MODULE": "warmcase_adapters.sqlite_store",
+        "SQLITE_DBNAME": db_name,
+        "SQLITE_LOCK_TIMEOUT": str(sqlite_store.LOCK_TIMEOUT_SECONDS),
+    }
+    try:
+        app = build(env, keyring, clock=clock, cache_size=cache_size)
+    except (PersistenceError, sqlite3.Error) as error:
+        raise sqlite_store.open_failure(url, db_name, error) from error
+    recorder = app.recorder
+    if not isinstance(recorder, sqlite_store.WarmcaseSQLiteApplicationRecorder):
+        app.close()
+        msg = (
+            f"the SQLite store {url!r} got a {type(recorder).__name__}, which keeps no recorded "
+            f"times: unset APPLICATION_RECORDER_TOPIC in the environment"
+        )
+        raise StoreError(msg)
+    recorder.clock = clock or system_clock
+    try:
+        keyring.attach(recorder.datastore)
+    except (PersistenceError, sqlite3.Error) as error:
+        app.close()
+        raise sqlite_store.open_failure(url, db_name, error) from error
+    return app
+
+
+def open_postgresql(url: str, **options: Any) -> Warmcase:
+    """A store in a PostgreSQL database, shared by many processes and machines.
+
+    ``postgresql://user:password@host:port/dbname``; a unix socket directory goes in
+    ``?host=/path``, a schema in ``?schema=name``. Tables are created if missing.
+    Keys for personal data are kept in the same database.
+    """
+    # Imported here, so opening one kind of store never loads another's driver.
+    from eventsourcing.persistence import PersistenceError  # noqa: PLC0415
+
+    from warmcase_adapters import postgres_store  # noqa: PLC0415
+
+    clock, cache_size = _options(options)
+    location = postgres_store.PostgresLocation.from_url(url)
+    location.check_reachable(url)
+    keyring = postgres_store.PostgresKeyring()
+    env = {
+        "PERSISTENCE_MODULE": "warmcase_adapters.postgres_store",
+        **location.env(),
+        # The insert path that skips the table lock loses events for readers: never.
+        "POSTGRES_ENABLE_DB_FUNCTIONS": "no",
+    }
+    try:
+        app = build(env, keyring, clock=clock, cache_size=cache_size)
+    except PersistenceError as error:
+        msg = f"cannot open the PostgreSQL store {postgres_store.redact(url)!r}: {error}"
+        raise StoreError(msg) from error
+    recorder = app.recorder
+    if not isinstance(recorder, postgres_store.WarmcasePostgresApplicationRecorder):
+        app.close()
+        msg = (
+            f"the PostgreSQL store {postgres_store.redact(url)!r} got a "
+            f"{type(recorder).__name__}, which keeps no recorded times: unset "
+            f"APPLICATION_RECORDER_TOPIC in the environment"
+        )
+        raise StoreError(msg)
+    recorder.clock = clock or system_clock
+    try:
+        keyring.attach(recorder.datastore)
+    except PersistenceError as error:
+        app.close()
+        msg = f"cannot keep keys in the PostgreSQL store {postgres_store.redact(url)!r}: {error}"
+        raise StoreError(msg) from error
     return app

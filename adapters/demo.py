@@ -22,6 +22,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -369,7 +370,8 @@ def play(  # noqa: PLR0912, PLR0915 - the season, in order
             if cold and day == date(2027, 1, 11):
                 refuse(
                     "leaving a minor on the street",
-                    lambda ref=ref: app.log_encounter(
+                    partial(
+                        app.log_encounter,
                         ref,
                         encounter_id="E9",
                         outcome="refused_given_supplies",

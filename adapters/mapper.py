@@ -11,10 +11,10 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import Mapper, StoredEvent
-from warmcase_adapters.codec import Codec
 
 from warmcase.errors import StoredHistoryError
 from warmcase.events import Envelope, Event, event_class, field_names, upcast
+from warmcase_adapters.codec import Codec
 
 
 class EventMapper(Mapper[UUID]):

@@ -41,6 +41,9 @@ class MemoryApplicationRecorder(popo.POPOApplicationRecorder):
     def recorded_at(self, position: int) -> datetime:
         """When the event at `position` was recorded."""
         with self._database_lock:
+            if not 1 <= position <= len(self._recorded_micros):
+                msg = f"no event at position {position}"
+                raise LookupError(msg)
             micros = self._recorded_micros[position - 1]
         return _EPOCH + timedelta(microseconds=micros)
 

@@ -19,13 +19,13 @@ import argparse
 import sqlite3
 import tempfile
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import warmcase
+from benchmarks.report import median, publish
 from warmcase.app import Warmcase
 from warmcase.domain.campaign import AidStandard
-from benchmarks.report import median, publish
 
 STATE = bytes(range(200))  # about the size of a stored event
 

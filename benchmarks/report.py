@@ -8,6 +8,7 @@ markers, so the page always shows the latest run next to how to rerun it.
 from __future__ import annotations
 
 import json
+import os
 import platform
 import statistics
 from collections.abc import Sequence
@@ -25,8 +26,6 @@ def median(values: Sequence[float]) -> float:
 
 def machine() -> dict[str, Any]:
     """What the figures were measured on."""
-    import os
-
     return {
         "python": platform.python_version(),
         "machine": platform.machine(),

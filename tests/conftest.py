@@ -12,6 +12,8 @@ import warmcase
 from tests.clocks import ManualClock
 from warmcase.app import Warmcase
 
+pytest_plugins = ["tests.pg_server"]
+
 # Stores are real and property tests touch them, so examples are slower than pure code.
 settings.register_profile(
     "default", deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from warmcase.app import Warmcase
 from tests.clocks import ManualClock, at
 from tests.strategies.campaign import spring_festival_standards
+from warmcase.app import Warmcase
+from warmcase.domain.household import NewMember
 
 CAMPAIGN = "SF-2027"
 
@@ -42,8 +43,6 @@ def register(
     members: int = 0,
 ) -> str:
     """Register a surveyed household of 1 + `members` persons, backdated to December."""
-    from warmcase.domain.household import NewMember
-
     return app.register_household(
         ref,
         district="Gulou",
@@ -66,7 +65,10 @@ def enrol(app: Warmcase, ref: str, campaign: str = CAMPAIGN) -> str:
     """Verify, post (window closed by January) and enrol a registered household."""
     app.verify_household(ref, actor="community", effective_at=at(2, month=12, year=2026))
     app.post_household(
-        ref, place="community notice board", actor="community", effective_at=at(3, month=12, year=2026)
+        ref,
+        place="community notice board",
+        actor="community",
+        effective_at=at(3, month=12, year=2026),
     )
     return app.enroll_household(
         ref, campaign=campaign, actor="office", effective_at=at(20, month=12, year=2026)

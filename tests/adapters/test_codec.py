@@ -56,7 +56,9 @@ def mapper() -> EventMapper:
 
 
 @pytest.mark.parametrize(("type_name", "cls"), EVENT_CLASSES, ids=[n for n, _ in EVENT_CLASSES])
-def test_every_event_type_round_trips(type_name: str, cls: type[Event], mapper: EventMapper) -> None:
+def test_every_event_type_round_trips(
+    type_name: str, cls: type[Event], mapper: EventMapper
+) -> None:
     """Any event of any registered type is stored under its type name and read back equal."""
 
     @given(event=st.builds(_resolved(cls)), version=st.integers(1, 2**31))
@@ -73,7 +75,9 @@ def test_every_event_type_has_a_dotted_permanent_name() -> None:
     """Stored names look like 'household.surveyed': a lower-case kind, a dot, a fact."""
     for name, cls in event_types().items():
         kind, _, fact = name.partition(".")
-        assert kind.isidentifier() and fact.isidentifier() and name.islower(), name
+        assert kind.isidentifier(), name
+        assert fact.isidentifier(), name
+        assert name.islower(), name
         assert name == cls.type_name
 
 
@@ -89,12 +93,14 @@ values = st.recursive(
     | st.decimals(allow_nan=False, allow_infinity=False)
     | st.timedeltas(min_value=timedelta(days=-(10**6)), max_value=timedelta(days=10**6))
     | personals,
-    lambda inner: st.lists(inner, max_size=4).map(tuple)
-    | st.frozensets(st.text(max_size=5), max_size=4)
-    | st.dictionaries(st.text(max_size=5), inner, max_size=4)
-    | st.dictionaries(st.text(max_size=5), inner, max_size=4).map(pmap)
-    | st.lists(inner, max_size=4).map(pvector)
-    | st.frozensets(INT64, max_size=4).map(pset),
+    lambda inner: (
+        st.lists(inner, max_size=4).map(tuple)
+        | st.frozensets(st.text(max_size=5), max_size=4)
+        | st.dictionaries(st.text(max_size=5), inner, max_size=4)
+        | st.dictionaries(st.text(max_size=5), inner, max_size=4).map(pmap)
+        | st.lists(inner, max_size=4).map(pvector)
+        | st.frozensets(INT64, max_size=4).map(pset)
+    ),
     max_leaves=12,
 )
 
@@ -139,7 +145,7 @@ def test_unknown_types_cannot_be_stored() -> None:
 
 def test_unknown_stored_event_type_is_reported(mapper: EventMapper) -> None:
     """A stored type name this version does not know is a typed error, not a crash."""
-    with pytest.raises(StoredHistoryError, match="'ghost.appeared' is unknown"):
+    with pytest.raises(StoredHistoryError, match=r"'ghost\.appeared' is unknown"):
         mapper.event_of("ghost.appeared", mapper.codec.encode((1, {})))
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from tests.scenario import enrolled_household, open_campaign, register
 from warmcase.app import Warmcase
 from warmcase.domain import household
 from warmcase.errors import InvalidCommand, NotFound
 from warmcase.personal import ERASED_TEXT
-from tests.scenario import enrolled_household, open_campaign, register
 
 
 def test_erased_household_replays_with_personal_fields_erased(app: Warmcase) -> None:
@@ -34,7 +34,8 @@ def test_erasure_is_recorded_with_reason_and_actor(app: Warmcase) -> None:
     app.erase_household("H-0001", reason="data subject's request", actor="dpo")
     last = app.recorder.select_notifications(app.recorder.max_notification_id(), 1)[0]
     assert last.topic == "household.erased"
-    event = app.mapper.to_domain_event(last).event
+    event = app.envelope(last).event
+    assert isinstance(event, household.HouseholdErased)
     assert (event.actor, event.reason) == ("dpo", "data subject's request")
 
 

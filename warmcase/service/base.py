@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import Mapper, RecordConflictError
+from eventsourcing.persistence import Mapper, RecordConflictError, StoredEvent
 from eventsourcing.utils import EnvType
 
 from warmcase.clock import Clock, effective_time, system_clock
@@ -63,6 +63,12 @@ class ServiceBase(Application[UUID]):
         except AggregateNotFoundError:
             return None
         return stream
+
+    def envelope(self, stored: StoredEvent) -> Envelope:
+        """The event a stored record holds, placed in its stream."""
+        envelope = self.mapper.to_domain_event(stored)
+        assert isinstance(envelope, Envelope)
+        return envelope
 
     def load(self, kind: Kind[Any], ref: str) -> Any:
         """The current state of the `kind` record `ref`, or None (read-only use)."""
