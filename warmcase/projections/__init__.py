@@ -1,0 +1,1 @@
+"""Projections: folds of the history, answerable for any point in time."""

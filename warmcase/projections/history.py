@@ -1,0 +1,55 @@
+"""The history as projections read it: the port the storage adapters implement.
+
+Positions are global and assigned at commit; recorded times are the store's, one per
+position, never before the event's effective time and monotonic in position.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any, Protocol
+
+from warmcase.events import Event
+from warmcase.projections.projection import Meta
+
+
+class History(Protocol):
+    """Reads of the event log with positions, recorded times and effective times."""
+
+    def last_position(self) -> int:
+        """The position of the last recorded event (0 when there is none)."""
+        ...
+
+    def position_at(self, moment: datetime) -> int:
+        """The last position recorded at or before `moment` (0 when none)."""
+        ...
+
+    def recorded_at(self, position: int) -> datetime | None:
+        """When `position` was recorded (None for position 0)."""
+        ...
+
+    def read(
+        self, *, after: int, upto: int, types: frozenset[str] | None = None
+    ) -> Iterator[tuple[Event, Meta]]:
+        """Events with after < position <= upto, of `types` if given, in position order."""
+        ...
+
+    def read_effective(
+        self,
+        *,
+        after: int,
+        upto: int,
+        effective_upto: datetime,
+        types: frozenset[str] | None = None,
+    ) -> Iterator[tuple[Event, Meta]]:
+        """Like :meth:`read`, keeping only events effective at or before `effective_upto`."""
+        ...
+
+    def checkpoint(self, name: str, *, at_or_before: int) -> tuple[int, Any] | None:
+        """The latest saved state of projection `name` at or before a position."""
+        ...
+
+    def save_checkpoint(self, name: str, position: int, state: Any) -> None:
+        """Keep the folded state of projection `name` at `position`."""
+        ...
