@@ -38,6 +38,7 @@ from eventsourcing.tests.persistence import (
 )
 from eventsourcing.utils import Environment
 
+from warmcase_adapters.memory_store import MemoryApplicationRecorder
 from warmcase_adapters.postgres_store import (
     PostgresLocation,
     WarmcasePostgresApplicationRecorder,
@@ -63,6 +64,17 @@ class NoTimings:
     @pytest.mark.skip(reason=TIMING_ONLY)
     def test_performance(self) -> None:
         """Skipped: measures insert rates and asserts nothing."""
+
+
+# -- memory ----------------------------------------------------------------------------------
+
+
+class TestMemoryApplicationRecorder(NoTimings, ApplicationRecorderTestCase[ApplicationRecorder]):
+    """The ``memory:`` store's recorder (recorded times added) keeps the library's promises."""
+
+    def create_recorder(self) -> ApplicationRecorder:
+        """A fresh in-process recorder."""
+        return MemoryApplicationRecorder()
 
 
 # -- SQLite ----------------------------------------------------------------------------------
