@@ -12,7 +12,7 @@ import random
 import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Concatenate, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -20,13 +20,18 @@ from eventsourcing.persistence import Mapper, RecordConflictError, StoredEvent
 from eventsourcing.utils import EnvType
 
 from warmcase.clock import Clock, effective_time, system_clock
+from warmcase.domain import campaign as campaign_
 from warmcase.domain.stream import Kind, Stream, projector
 from warmcase.errors import ConcurrencyConflict
-from warmcase.events import Envelope
+from warmcase.events import Envelope, Event
 from warmcase.personal import Keyring
 from warmcase.transaction import Transaction
 
 R = TypeVar("R")
+S = TypeVar("S")
+
+Decision = Callable[Concatenate[S, ...], list[Event]]
+"""A domain decision: the record's current state, keyword arguments, `actor` and `at`."""
 
 
 class ServiceBase(Application[UUID]):
@@ -109,6 +114,59 @@ class ServiceBase(Application[UUID]):
             f"records; nothing was appended, so the command can be sent again"
         )
         raise ConcurrencyConflict(msg)
+
+    def _decide_on(
+        self,
+        kind: Kind[S],
+        ref: str,
+        decision: Decision[S],
+        /,
+        *,
+        actor: str,
+        effective_at: datetime | None,
+        **arguments: Any,
+    ) -> str:
+        """Decide on the existing `kind` record `ref` and save what was decided; returns `ref`.
+
+        Calls ``decision(current, **arguments, actor=tx.actor, at=tx.at)`` within
+        :meth:`_transact`; refuses with NotFound if the record does not exist.
+        """
+
+        def decide(tx: Transaction) -> str:
+            current = tx.require(kind, ref)
+            tx.emit(kind, ref, decision(current, **arguments, actor=tx.actor, at=tx.at))
+            return ref
+
+        return self._transact(decide, actor=actor, effective_at=effective_at)
+
+    def _decide_on_in_campaign(
+        self,
+        kind: Kind[S],
+        ref: str,
+        decision: Decision[S],
+        /,
+        *,
+        campaign: str,
+        actor: str,
+        effective_at: datetime | None,
+        **arguments: Any,
+    ) -> str:
+        """As :meth:`_decide_on`, passing the state of campaign `campaign` as ``campaign=``.
+
+        The record is required before the campaign, so a missing record is named first.
+        """
+
+        def decide(tx: Transaction) -> str:
+            current = tx.require(kind, ref)
+            running = tx.require(campaign_.KIND, campaign)
+            tx.emit(
+                kind,
+                ref,
+                decision(current, campaign=running, **arguments, actor=tx.actor, at=tx.at),
+            )
+            return ref
+
+        return self._transact(decide, actor=actor, effective_at=effective_at)
 
     def _commit(self, envelopes: list[Envelope]) -> None:
         """Append `envelopes` in one transaction (raises RecordConflictError on a race)."""

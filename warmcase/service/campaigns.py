@@ -63,19 +63,15 @@ class CampaignCommands(ServiceBase):
         effective_at: datetime | None = None,
     ) -> str:
         """Replace the campaign's aid standards, with the reason why."""
-
-        def decide(tx: Transaction) -> str:
-            current = tx.require(campaign.KIND, ref)
-            tx.emit(
-                campaign.KIND,
-                ref,
-                campaign.amend_standards(
-                    current, standards=standards, reason=reason, actor=tx.actor, at=tx.at
-                ),
-            )
-            return ref
-
-        return self._transact(decide, actor=actor, effective_at=effective_at)
+        return self._decide_on(
+            campaign.KIND,
+            ref,
+            campaign.amend_standards,
+            standards=standards,
+            reason=reason,
+            actor=actor,
+            effective_at=effective_at,
+        )
 
     def warn_cold_wave(
         self,
@@ -88,24 +84,16 @@ class CampaignCommands(ServiceBase):
         effective_at: datetime | None = None,
     ) -> str:
         """Record a cold-wave warning for an area of the campaign."""
-
-        def decide(tx: Transaction) -> str:
-            current = tx.require(campaign.KIND, ref)
-            tx.emit(
-                campaign.KIND,
-                ref,
-                campaign.warn_cold_wave(
-                    current,
-                    area=area,
-                    starts_at=starts_at,
-                    ends_at=ends_at,
-                    actor=tx.actor,
-                    at=tx.at,
-                ),
-            )
-            return ref
-
-        return self._transact(decide, actor=actor, effective_at=effective_at)
+        return self._decide_on(
+            campaign.KIND,
+            ref,
+            campaign.warn_cold_wave,
+            area=area,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            actor=actor,
+            effective_at=effective_at,
+        )
 
     def close_campaign(
         self,
@@ -116,14 +104,11 @@ class CampaignCommands(ServiceBase):
         effective_at: datetime | None = None,
     ) -> str:
         """Close the campaign."""
-
-        def decide(tx: Transaction) -> str:
-            current = tx.require(campaign.KIND, ref)
-            tx.emit(
-                campaign.KIND,
-                ref,
-                campaign.close_campaign(current, reason=reason, actor=tx.actor, at=tx.at),
-            )
-            return ref
-
-        return self._transact(decide, actor=actor, effective_at=effective_at)
+        return self._decide_on(
+            campaign.KIND,
+            ref,
+            campaign.close_campaign,
+            reason=reason,
+            actor=actor,
+            effective_at=effective_at,
+        )

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from warmcase.domain import campaign as campaign_
 from warmcase.domain import household
 from warmcase.domain.household import DEFAULT_WINDOW_DAYS, Heating, NewMember
 from warmcase.service.base import ServiceBase
@@ -139,13 +138,9 @@ class HouseholdCommands(ServiceBase):
         self, ref: str, *, actor: str, effective_at: datetime | None = None
     ) -> str:
         """Record that the community confirmed the household's survey."""
-
-        def decide(tx: Transaction) -> str:
-            current = tx.require(household.KIND, ref)
-            tx.emit(household.KIND, ref, household.verify(current, actor=tx.actor, at=tx.at))
-            return ref
-
-        return self._transact(decide, actor=actor, effective_at=effective_at)
+        return self._decide_on(
+            household.KIND, ref, household.verify, actor=actor, effective_at=effective_at
+        )
 
     def post_household(
         self,
@@ -158,19 +153,15 @@ class HouseholdCommands(ServiceBase):
     ) -> str:
         """Post the verified household publicly at `place`; objections are taken for
         `window_days` days."""
-
-        def decide(tx: Transaction) -> str:
-            current = tx.require(household.KIND, ref)
-            tx.emit(
-                household.KIND,
-                ref,
-                household.post(
-                    current, place=place, window_days=window_days, actor=tx.actor, at=tx.at
-                ),
-            )
-            return ref
-
-        return self._transact(decide, actor=actor, effective_at=effective_at)
+        return self._decide_on(
+            household.KIND,
+            ref,
+            household.post,
+            place=place,
+            window_days=window_days,
+            actor=actor,
+            effective_at=effective_at,
+        )
 
     def raise_objection(
         self,
@@ -183,24 +174,16 @@ class HouseholdCommands(ServiceBase):
         effective_at: datetime | None = None,
     ) -> str:
         """Record an objection to the household's listing (`raised_by`: who, by role)."""
-
-        def decide(tx: Transaction) -> str:
-            current = tx.require(household.KIND, ref)
-            tx.emit(
-                household.KIND,
-                ref,
-                household.raise_objection(
-                    current,
-                    objection_id=objection_id,
-                    grounds=grounds,
-                    raised_by=raised_by,
-                    actor=tx.actor,
-                    at=tx.at,
-                ),
-            )
-            return ref
-
-        return self._transact(decide, actor=actor, effective_at=effective_at)
+        return self._decide_on(
+            household.KIND,
+            ref,
+            household.raise_objection,
+            objection_id=objection_id,
+            grounds=grounds,
+            raised_by=raised_by,
+            actor=actor,
+            effective_at=effective_at,
+        )
 
     def resolve_objection(
         self,
@@ -213,41 +196,29 @@ class HouseholdCommands(ServiceBase):
         effective_at: datetime | None = None,
     ) -> str:
         """Resolve an objection; an upheld one withdraws verification and posting."""
-
-        def decide(tx: Transaction) -> str:
-            current = tx.require(household.KIND, ref)
-            tx.emit(
-                household.KIND,
-                ref,
-                household.resolve_objection(
-                    current,
-                    objection_id=objection_id,
-                    upheld=upheld,
-                    reason=reason,
-                    actor=tx.actor,
-                    at=tx.at,
-                ),
-            )
-            return ref
-
-        return self._transact(decide, actor=actor, effective_at=effective_at)
+        return self._decide_on(
+            household.KIND,
+            ref,
+            household.resolve_objection,
+            objection_id=objection_id,
+            upheld=upheld,
+            reason=reason,
+            actor=actor,
+            effective_at=effective_at,
+        )
 
     def enroll_household(
         self, ref: str, *, campaign: str, actor: str, effective_at: datetime | None = None
     ) -> str:
         """Enrol the household in a running campaign once its posting window is over."""
-
-        def decide(tx: Transaction) -> str:
-            current = tx.require(household.KIND, ref)
-            running = tx.require(campaign_.KIND, campaign)
-            tx.emit(
-                household.KIND,
-                ref,
-                household.enroll(current, campaign=running, actor=tx.actor, at=tx.at),
-            )
-            return ref
-
-        return self._transact(decide, actor=actor, effective_at=effective_at)
+        return self._decide_on_in_campaign(
+            household.KIND,
+            ref,
+            household.enroll,
+            campaign=campaign,
+            actor=actor,
+            effective_at=effective_at,
+        )
 
     def disqualify_household(
         self,
@@ -260,20 +231,15 @@ class HouseholdCommands(ServiceBase):
     ) -> str:
         """Disqualify the household after a false report in `campaign`; it is refused
         enrolment until a year after the campaign ends."""
-
-        def decide(tx: Transaction) -> str:
-            current = tx.require(household.KIND, ref)
-            found_in = tx.require(campaign_.KIND, campaign)
-            tx.emit(
-                household.KIND,
-                ref,
-                household.disqualify(
-                    current, campaign=found_in, reason=reason, actor=tx.actor, at=tx.at
-                ),
-            )
-            return ref
-
-        return self._transact(decide, actor=actor, effective_at=effective_at)
+        return self._decide_on_in_campaign(
+            household.KIND,
+            ref,
+            household.disqualify,
+            campaign=campaign,
+            reason=reason,
+            actor=actor,
+            effective_at=effective_at,
+        )
 
     def merge_households(
         self,
@@ -313,14 +279,12 @@ class HouseholdCommands(ServiceBase):
         effective_at: datetime | None = None,
     ) -> str:
         """Close the household: cause 'moved', 'deceased' or 'other', with the reason."""
-
-        def decide(tx: Transaction) -> str:
-            current = tx.require(household.KIND, ref)
-            tx.emit(
-                household.KIND,
-                ref,
-                household.close(current, cause=cause, reason=reason, actor=tx.actor, at=tx.at),
-            )
-            return ref
-
-        return self._transact(decide, actor=actor, effective_at=effective_at)
+        return self._decide_on(
+            household.KIND,
+            ref,
+            household.close,
+            cause=cause,
+            reason=reason,
+            actor=actor,
+            effective_at=effective_at,
+        )

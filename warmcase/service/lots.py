@@ -7,13 +7,12 @@ patrol; :meth:`LotCommands.issue_lot` is for distribution points.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import date, datetime
 
 from warmcase.clock import DEFAULT_TIMEZONE
 from warmcase.domain import lot
-from warmcase.domain.lot import DonationLot, Rejection
-from warmcase.events import Event
+from warmcase.domain.lot import Rejection
 from warmcase.service.base import ServiceBase
 from warmcase.transaction import Transaction
 
@@ -107,16 +106,13 @@ class LotCommands(ServiceBase):
     ) -> str:
         """Record the inspection: accepted + rejected = received; rejections: (quantity, reason)."""
         rejections = tuple(rejections)
-        return self._on_lot(
+        return self._decide_on(
+            lot.KIND,
             ref,
-            lambda state, tx: lot.inspect(
-                state,
-                accepted=accepted,
-                rejected=rejected,
-                rejections=rejections,
-                actor=tx.actor,
-                at=tx.at,
-            ),
+            lot.inspect,
+            accepted=accepted,
+            rejected=rejected,
+            rejections=rejections,
             actor=actor,
             effective_at=effective_at,
         )
@@ -131,11 +127,12 @@ class LotCommands(ServiceBase):
         effective_at: datetime | None = None,
     ) -> str:
         """Move the whole lot to another warehouse."""
-        return self._on_lot(
+        return self._decide_on(
+            lot.KIND,
             ref,
-            lambda state, tx: lot.transfer(
-                state, to_warehouse=to_warehouse, reason=reason, actor=tx.actor, at=tx.at
-            ),
+            lot.transfer,
+            to_warehouse=to_warehouse,
+            reason=reason,
             actor=actor,
             effective_at=effective_at,
         )
@@ -151,16 +148,13 @@ class LotCommands(ServiceBase):
         effective_at: datetime | None = None,
     ) -> str:
         """Hold available units for a visit, patrol or distribution."""
-        return self._on_lot(
+        return self._decide_on(
+            lot.KIND,
             ref,
-            lambda state, tx: lot.reserve(
-                state,
-                reservation_id=reservation_id,
-                quantity=quantity,
-                for_ref=for_ref,
-                actor=tx.actor,
-                at=tx.at,
-            ),
+            lot.reserve,
+            reservation_id=reservation_id,
+            quantity=quantity,
+            for_ref=for_ref,
             actor=actor,
             effective_at=effective_at,
         )
@@ -174,11 +168,11 @@ class LotCommands(ServiceBase):
         effective_at: datetime | None = None,
     ) -> str:
         """Give what a reservation still holds back to available stock."""
-        return self._on_lot(
+        return self._decide_on(
+            lot.KIND,
             ref,
-            lambda state, tx: lot.release(
-                state, reservation_id=reservation_id, actor=tx.actor, at=tx.at
-            ),
+            lot.release,
+            reservation_id=reservation_id,
             actor=actor,
             effective_at=effective_at,
         )
@@ -195,17 +189,14 @@ class LotCommands(ServiceBase):
         effective_at: datetime | None = None,
     ) -> str:
         """Issue units, e.g. to a distribution point (visits and patrols issue as they complete)."""
-        return self._on_lot(
+        return self._decide_on(
+            lot.KIND,
             ref,
-            lambda state, tx: lot.issue(
-                state,
-                quantity=quantity,
-                channel=channel,
-                to=to,
-                reservation_id=reservation_id,
-                actor=tx.actor,
-                at=tx.at,
-            ),
+            lot.issue,
+            quantity=quantity,
+            channel=channel,
+            to=to,
+            reservation_id=reservation_id,
             actor=actor,
             effective_at=effective_at,
         )
@@ -220,11 +211,12 @@ class LotCommands(ServiceBase):
         effective_at: datetime | None = None,
     ) -> str:
         """Record a physical count; a difference from the book needs a reason."""
-        return self._on_lot(
+        return self._decide_on(
+            lot.KIND,
             ref,
-            lambda state, tx: lot.count(
-                state, counted=counted, reason=reason, actor=tx.actor, at=tx.at
-            ),
+            lot.count,
+            counted=counted,
+            reason=reason,
             actor=actor,
             effective_at=effective_at,
         )
@@ -239,11 +231,12 @@ class LotCommands(ServiceBase):
         effective_at: datetime | None = None,
     ) -> str:
         """Take units off the books (damaged, spoiled, expired), with the reason."""
-        return self._on_lot(
+        return self._decide_on(
+            lot.KIND,
             ref,
-            lambda state, tx: lot.write_off(
-                state, quantity=quantity, reason=reason, actor=tx.actor, at=tx.at
-            ),
+            lot.write_off,
+            quantity=quantity,
+            reason=reason,
             actor=actor,
             effective_at=effective_at,
         )
@@ -258,27 +251,12 @@ class LotCommands(ServiceBase):
         effective_at: datetime | None = None,
     ) -> str:
         """Give units back to the donor, with the reason."""
-        return self._on_lot(
+        return self._decide_on(
+            lot.KIND,
             ref,
-            lambda state, tx: lot.return_to_donor(
-                state, quantity=quantity, reason=reason, actor=tx.actor, at=tx.at
-            ),
+            lot.return_to_donor,
+            quantity=quantity,
+            reason=reason,
             actor=actor,
             effective_at=effective_at,
         )
-
-    def _on_lot(
-        self,
-        ref: str,
-        decision: Callable[[DonationLot, Transaction], list[Event]],
-        *,
-        actor: str,
-        effective_at: datetime | None,
-    ) -> str:
-        """Decide on the existing lot `ref` and save what was decided."""
-
-        def decide(tx: Transaction) -> str:
-            tx.emit(lot.KIND, ref, decision(tx.require(lot.KIND, ref), tx))
-            return ref
-
-        return self._transact(decide, actor=actor, effective_at=effective_at)

@@ -62,13 +62,9 @@ class PatrolCommands(ServiceBase):
 
     def start_patrol(self, ref: str, *, actor: str, effective_at: datetime | None = None) -> str:
         """The team sets out (at the effective time)."""
-
-        def decide(tx: Transaction) -> str:
-            current = tx.require(patrol.KIND, ref)
-            tx.emit(patrol.KIND, ref, patrol.start_patrol(current, actor=tx.actor, at=tx.at))
-            return ref
-
-        return self._transact(decide, actor=actor, effective_at=effective_at)
+        return self._decide_on(
+            patrol.KIND, ref, patrol.start_patrol, actor=actor, effective_at=effective_at
+        )
 
     def check_place(
         self,
@@ -80,17 +76,15 @@ class PatrolCommands(ServiceBase):
         effective_at: datetime | None = None,
     ) -> str:
         """Record a key place the patrol checked (kind from ``patrol.PLACE_KINDS``)."""
-
-        def decide(tx: Transaction) -> str:
-            current = tx.require(patrol.KIND, ref)
-            tx.emit(
-                patrol.KIND,
-                ref,
-                patrol.check_place(current, kind=kind, name=name, actor=tx.actor, at=tx.at),
-            )
-            return ref
-
-        return self._transact(decide, actor=actor, effective_at=effective_at)
+        return self._decide_on(
+            patrol.KIND,
+            ref,
+            patrol.check_place,
+            kind=kind,
+            name=name,
+            actor=actor,
+            effective_at=effective_at,
+        )
 
     def log_encounter(
         self,
@@ -163,33 +157,27 @@ class PatrolCommands(ServiceBase):
         effective_at: datetime | None = None,
     ) -> str:
         """The team comes back (at the effective time)."""
-
-        def decide(tx: Transaction) -> str:
-            current = tx.require(patrol.KIND, ref)
-            tx.emit(
-                patrol.KIND,
-                ref,
-                patrol.end_patrol(current, summary=summary, actor=tx.actor, at=tx.at),
-            )
-            return ref
-
-        return self._transact(decide, actor=actor, effective_at=effective_at)
+        return self._decide_on(
+            patrol.KIND,
+            ref,
+            patrol.end_patrol,
+            summary=summary,
+            actor=actor,
+            effective_at=effective_at,
+        )
 
     def cancel_patrol(
         self, ref: str, *, reason: str, actor: str, effective_at: datetime | None = None
     ) -> str:
         """Call off a patrol that has not started, with the reason."""
-
-        def decide(tx: Transaction) -> str:
-            current = tx.require(patrol.KIND, ref)
-            tx.emit(
-                patrol.KIND,
-                ref,
-                patrol.cancel_patrol(current, reason=reason, actor=tx.actor, at=tx.at),
-            )
-            return ref
-
-        return self._transact(decide, actor=actor, effective_at=effective_at)
+        return self._decide_on(
+            patrol.KIND,
+            ref,
+            patrol.cancel_patrol,
+            reason=reason,
+            actor=actor,
+            effective_at=effective_at,
+        )
 
     def log_hotline_call(
         self,
@@ -269,14 +257,11 @@ class PatrolCommands(ServiceBase):
         self, ref: str, *, outcome: str, actor: str, effective_at: datetime | None = None
     ) -> str:
         """Close a hotline call with what came of it."""
-
-        def decide(tx: Transaction) -> str:
-            call = tx.require(hotline.KIND, ref)
-            tx.emit(
-                hotline.KIND,
-                ref,
-                hotline.close_call(call, outcome=outcome, actor=tx.actor, at=tx.at),
-            )
-            return ref
-
-        return self._transact(decide, actor=actor, effective_at=effective_at)
+        return self._decide_on(
+            hotline.KIND,
+            ref,
+            hotline.close_call,
+            outcome=outcome,
+            actor=actor,
+            effective_at=effective_at,
+        )

@@ -127,25 +127,17 @@ class VisitCommands(ServiceBase):
         effective_at: datetime | None = None,
     ) -> str:
         """Give a problem found on the visit to a department and a person, with a due date."""
-
-        def decide(tx: Transaction) -> str:
-            current = tx.require(visit.KIND, ref)
-            tx.emit(
-                visit.KIND,
-                ref,
-                visit.assign_problem(
-                    current,
-                    problem_id=problem_id,
-                    department=department,
-                    assignee=assignee,
-                    due_on=due_on,
-                    actor=tx.actor,
-                    at=tx.at,
-                ),
-            )
-            return ref
-
-        return self._transact(decide, actor=actor, effective_at=effective_at)
+        return self._decide_on(
+            visit.KIND,
+            ref,
+            visit.assign_problem,
+            problem_id=problem_id,
+            department=department,
+            assignee=assignee,
+            due_on=due_on,
+            actor=actor,
+            effective_at=effective_at,
+        )
 
     def follow_up_problem(
         self,
@@ -157,19 +149,15 @@ class VisitCommands(ServiceBase):
         effective_at: datetime | None = None,
     ) -> str:
         """Record progress on an assigned problem."""
-
-        def decide(tx: Transaction) -> str:
-            current = tx.require(visit.KIND, ref)
-            tx.emit(
-                visit.KIND,
-                ref,
-                visit.follow_up_problem(
-                    current, problem_id=problem_id, note=note, actor=tx.actor, at=tx.at
-                ),
-            )
-            return ref
-
-        return self._transact(decide, actor=actor, effective_at=effective_at)
+        return self._decide_on(
+            visit.KIND,
+            ref,
+            visit.follow_up_problem,
+            problem_id=problem_id,
+            note=note,
+            actor=actor,
+            effective_at=effective_at,
+        )
 
     def resolve_problem(
         self,
@@ -181,19 +169,15 @@ class VisitCommands(ServiceBase):
         effective_at: datetime | None = None,
     ) -> str:
         """Resolve an assigned problem, with its outcome."""
-
-        def decide(tx: Transaction) -> str:
-            current = tx.require(visit.KIND, ref)
-            tx.emit(
-                visit.KIND,
-                ref,
-                visit.resolve_problem(
-                    current, problem_id=problem_id, outcome=outcome, actor=tx.actor, at=tx.at
-                ),
-            )
-            return ref
-
-        return self._transact(decide, actor=actor, effective_at=effective_at)
+        return self._decide_on(
+            visit.KIND,
+            ref,
+            visit.resolve_problem,
+            problem_id=problem_id,
+            outcome=outcome,
+            actor=actor,
+            effective_at=effective_at,
+        )
 
     def report_problem_back(
         self,
@@ -205,35 +189,28 @@ class VisitCommands(ServiceBase):
         effective_at: datetime | None = None,
     ) -> str:
         """Record that a resolved problem's outcome was reported back to the household."""
-
-        def decide(tx: Transaction) -> str:
-            current = tx.require(visit.KIND, ref)
-            tx.emit(
-                visit.KIND,
-                ref,
-                visit.report_problem_back(
-                    current, problem_id=problem_id, note=note, actor=tx.actor, at=tx.at
-                ),
-            )
-            return ref
-
-        return self._transact(decide, actor=actor, effective_at=effective_at)
+        return self._decide_on(
+            visit.KIND,
+            ref,
+            visit.report_problem_back,
+            problem_id=problem_id,
+            note=note,
+            actor=actor,
+            effective_at=effective_at,
+        )
 
     def record_return_visit(
         self, ref: str, *, note: str, actor: str, effective_at: datetime | None = None
     ) -> str:
         """Record a return visit to the household."""
-
-        def decide(tx: Transaction) -> str:
-            current = tx.require(visit.KIND, ref)
-            tx.emit(
-                visit.KIND,
-                ref,
-                visit.record_return_visit(current, note=note, actor=tx.actor, at=tx.at),
-            )
-            return ref
-
-        return self._transact(decide, actor=actor, effective_at=effective_at)
+        return self._decide_on(
+            visit.KIND,
+            ref,
+            visit.record_return_visit,
+            note=note,
+            actor=actor,
+            effective_at=effective_at,
+        )
 
     def verify_visit(
         self,
@@ -246,32 +223,26 @@ class VisitCommands(ServiceBase):
         effective_at: datetime | None = None,
     ) -> str:
         """Record an inspector's callback (phone or door): confirmed or a discrepancy."""
-
-        def decide(tx: Transaction) -> str:
-            current = tx.require(visit.KIND, ref)
-            tx.emit(
-                visit.KIND,
-                ref,
-                visit.verify_visit(
-                    current, method=method, result=result, note=note, actor=tx.actor, at=tx.at
-                ),
-            )
-            return ref
-
-        return self._transact(decide, actor=actor, effective_at=effective_at)
+        return self._decide_on(
+            visit.KIND,
+            ref,
+            visit.verify_visit,
+            method=method,
+            result=result,
+            note=note,
+            actor=actor,
+            effective_at=effective_at,
+        )
 
     def cancel_visit(
         self, ref: str, *, reason: str, actor: str, effective_at: datetime | None = None
     ) -> str:
         """Cancel a planned visit, with the reason why."""
-
-        def decide(tx: Transaction) -> str:
-            current = tx.require(visit.KIND, ref)
-            tx.emit(
-                visit.KIND,
-                ref,
-                visit.cancel_visit(current, reason=reason, actor=tx.actor, at=tx.at),
-            )
-            return ref
-
-        return self._transact(decide, actor=actor, effective_at=effective_at)
+        return self._decide_on(
+            visit.KIND,
+            ref,
+            visit.cancel_visit,
+            reason=reason,
+            actor=actor,
+            effective_at=effective_at,
+        )
