@@ -32,7 +32,7 @@ from warmcase.events import Event
 from warmcase.projections.answering import brute_force, state_at
 from warmcase.projections.basis import Basis
 from warmcase.projections.projection import Meta
-from warmcase.projections.stock import StockLevels, StockReport, StockState, report
+from warmcase.projections.stock import StockLevels, StockReport, StockState, report, rerun
 
 PROJECTION = StockLevels()
 FAR_FUTURE = datetime(2100, 1, 1, tzinfo=UTC)
@@ -681,13 +681,15 @@ def assert_balances(result: StockReport) -> None:
 
 @given(stock_histories())
 def test_incremental_equals_rebuild_equals_the_model_at_every_prefix(recorded: Recorded) -> None:
-    """Folding one event at a time, folding each prefix afresh, the plain model and the lot
-    aggregate all agree after every event."""
+    """Folding one event at a time, folding each prefix afresh, running each lot's timeline
+    straight from the start, the plain model and the lot aggregate all agree after every
+    event."""
     state = PROJECTION.initial()
     for count, (event, meta) in enumerate(recorded, start=1):
         state = PROJECTION.apply(state, event, meta)
         prefix = recorded[:count]
         assert PROJECTION.fold(prefix) == state
+        assert {ref: rerun(record) for ref, record in state.lots.items()} == dict(state.lots)
         result = report(state, basis_after(prefix))
         assert model(prefix) == figures(result)
         assert_agrees_with_the_domain(result, domain_lots(prefix))

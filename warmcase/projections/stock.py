@@ -23,7 +23,12 @@ the books at inspection and cash at receipt, so for cash ``accepted == received`
 
 Lines are per warehouse x item x unit (the same item in bags and in kg cannot be
 added up). Flows are counted in the warehouse that held the lot when they happened;
-what a lot has on hand and reserved is counted where it is now.
+what a lot has on hand and reserved is counted where it is now. Reserved is the
+timeline's (reservations, less releases and what issues drew on them), the figure the
+no-negative rule is checked against.
+
+Each lot keeps its timeline and the balance after every step, so a backdated
+movement redoes only the part of the timeline after it.
 """
 
 from __future__ import annotations
@@ -121,21 +126,15 @@ class Transfer:
     quantity: int
 
 
-@value_type("projection.stock.flows")
-@attrs.frozen(kw_only=True)
-class Flows:
-    """What happened to one lot while one warehouse held it."""
+Mark = tuple[int, int, str | None]
+"""On hand, reserved, and the warehouse holding the lot, just after a step."""
 
-    received: int = 0
-    accepted: int = 0
-    rejected: int = 0
-    issued: PMap[str, int] = attrs.field(factory=pmap)
-    transferred_in: int = 0
-    transferred_out: int = 0
-    written_off: int = 0
-    returned: int = 0
-    adjustments: int = 0
-    sources: PVector[int] = attrs.field(factory=pvector)
+_START: Mark = (0, 0, None)
+
+Flows = PMap[tuple[str, str], int]
+"""(warehouse, figure) -> total, zero totals left out. Figures are received, accepted,
+rejected, issued_<channel>, transferred_in, transferred_out, written_off, returned and
+adjustments: plain sums, so a step's part can be taken out again."""
 
 
 @value_type("projection.stock.lot")
@@ -153,15 +152,32 @@ class LotRecord:
     expires_on: date | None = None
     rejections: tuple[Rejection, ...] = ()
     counts: tuple[Count, ...] = ()
-    steps: PVector[Step] = attrs.field(factory=pvector)
-    sources: PVector[int] = attrs.field(factory=pvector)
+    events: PVector[int] = attrs.field(factory=pvector)
     """Positions of every event of the lot, its pledge included."""
-    # What running the steps in order gives:
-    warehouse: str | None = None
-    on_hand: int = 0
-    reserved: int = 0
-    flows: PMap[str, Flows] = attrs.field(factory=pmap)
+    steps: PVector[Step] = attrs.field(factory=pvector)
+    """The timeline, in order."""
+    # What running the timeline gives:
+    marks: PVector[Mark] = attrs.field(factory=pvector)
+    """The balance after each step of the timeline."""
+    flows: Flows = attrs.field(factory=pmap)
+    sources: PMap[str, PVector[int]] = attrs.field(factory=pmap)
+    """Warehouse -> positions of the steps counted there, in timeline order."""
     transfers: PVector[Transfer] = attrs.field(factory=pvector)
+
+    @property
+    def on_hand(self) -> int:
+        """Units on the shelf by the books."""
+        return self.marks[-1][0] if self.marks else 0
+
+    @property
+    def reserved(self) -> int:
+        """Units held for reservations."""
+        return self.marks[-1][1] if self.marks else 0
+
+    @property
+    def warehouse(self) -> str | None:
+        """Where the lot is now (None before receipt)."""
+        return self.marks[-1][2] if self.marks else None
 
 
 @value_type("projection.stock.state")
@@ -175,82 +191,131 @@ class StockState:
 # ---------------------------------------------------------------- running a timeline
 
 
-def _unran(record: LotRecord) -> LotRecord:
-    return attrs.evolve(
-        record, warehouse=None, on_hand=0, reserved=0, flows=pmap(), transfers=pvector()
-    )
+@attrs.frozen
+class _Effect:
+    """What one step does, given the balance before it."""
+
+    after: Mark
+    flows: tuple[tuple[str, str, int], ...]
+    """(warehouse, figure, amount) added to the flows."""
+    counted_in: tuple[str, ...]
+    """The warehouses whose sources the step is among."""
+    transfer: Transfer | None = None
 
 
-def _flow(record: LotRecord, warehouse: str, step: Step, **changes: int) -> PMap[str, Flows]:
-    """The lot's flows, with `changes` added in `warehouse` and `step` among its sources."""
-    flows = record.flows.get(warehouse) or Flows()
-    issued = flows.issued
-    if step.kind == ISSUE and step.channel is not None:
-        issued = issued.set(step.channel, issued.get(step.channel, 0) - step.on_hand)
-    added = {name: getattr(flows, name) + value for name, value in changes.items()}
-    changed = attrs.evolve(
-        flows, issued=issued, sources=flows.sources.append(step.position), **added
-    )
-    return record.flows.set(warehouse, changed)
-
-
-def _advance(record: LotRecord, step: Step) -> LotRecord:
-    """The record after `step`, which comes after every step already run."""
-    if step.kind == RECEIPT:
-        there = step.warehouse or record.warehouse or ""
-        record = attrs.evolve(record, warehouse=there, on_hand=record.on_hand + step.on_hand)
-        flows = _flow(record, there, step, received=step.received, accepted=step.accepted)
-        return attrs.evolve(record, flows=flows)
-    if step.kind == TRANSFER:
-        source, there = record.warehouse, step.warehouse or record.warehouse or ""
-        carried = record.on_hand
+def _effect(step: Step, before: Mark) -> _Effect:
+    """What `step` does to a lot whose balance before it is `before`."""
+    on_hand, reserved, here = before
+    flows: tuple[tuple[str, str, int], ...]
+    if step.kind in _PLACING:
+        there = step.warehouse or here or ""
+        if step.kind == RECEIPT:
+            flows = ((there, "received", step.received), (there, "accepted", step.accepted))
+            return _Effect((on_hand + step.on_hand, reserved, there), flows, (there,))
         moved = Transfer(
             at=step.at,
             position=step.position,
-            from_warehouse=source,
+            from_warehouse=here,
             to_warehouse=there,
-            quantity=carried,
+            quantity=on_hand,
         )
-        if source is not None:
-            record = attrs.evolve(
-                record, flows=_flow(record, source, step, transferred_out=carried)
-            )
-        record = attrs.evolve(record, flows=_flow(record, there, step, transferred_in=carried))
-        return attrs.evolve(record, warehouse=there, transfers=record.transfers.append(moved))
-    here = record.warehouse or ""
+        if here is None:
+            return _Effect((on_hand, reserved, there), (), (there,), moved)
+        flows = ((here, "transferred_out", on_hand), (there, "transferred_in", on_hand))
+        return _Effect((on_hand, reserved, there), flows, (here, there), moved)
+    # Before any receipt (never in accepted histories) a movement counts under no name.
+    where = here or ""
     if step.kind == COUNT:
         assert step.counted is not None
-        adjustment = step.counted - record.on_hand
-        flows = _flow(record, here, step, adjustments=adjustment)
-        return attrs.evolve(record, on_hand=step.counted, flows=flows)
-    changes: dict[str, int] = {}
+        flows = ((where, "adjustments", step.counted - on_hand),)
+        return _Effect((step.counted, reserved, here), flows, (where,))
     if step.kind == INSPECTION:
-        changes = {"accepted": step.accepted, "rejected": step.rejected}
-    elif step.kind == WRITE_OFF:
-        changes = {"written_off": -step.on_hand}
-    elif step.kind == RETURN:
-        changes = {"returned": -step.on_hand}
-    return attrs.evolve(
-        record,
-        on_hand=record.on_hand + step.on_hand,
-        reserved=record.reserved + step.reserved,
-        flows=_flow(record, here, step, **changes),
-    )
+        flows = ((where, "accepted", step.accepted), (where, "rejected", step.rejected))
+    elif step.kind == ISSUE:
+        flows = ((where, f"issued_{step.channel}", -step.on_hand),)
+    elif step.kind in (WRITE_OFF, RETURN):
+        flows = ((where, "written_off" if step.kind == WRITE_OFF else "returned", -step.on_hand),)
+    else:
+        flows = ()
+    after = (on_hand + step.on_hand, reserved + step.reserved, here)
+    return _Effect(after, flows, (where,))
+
+
+def _add(flows: Any, effect: _Effect, sign: int) -> None:
+    """Add (or with sign -1 take out) `effect` on a flows evolver, leaving out zero totals."""
+    for warehouse, figure, amount in effect.flows:
+        if amount:
+            key = (warehouse, figure)
+            total = (flows[key] if key in flows else 0) + sign * amount  # noqa: SIM401 - evolvers have no get()
+            if total:
+                flows.set(key, total)
+            else:
+                flows.remove(key)
 
 
 def _with_step(record: LotRecord, step: Step) -> LotRecord:
-    """Add `step` to the timeline; only a step that lands before others reruns the lot."""
-    steps = record.steps
-    if not steps or step.order >= steps[-1].order:
-        return _advance(attrs.evolve(record, steps=steps.append(step)), step)
+    """Put `step` on the timeline; a step that lands before others takes the later ones out
+    and runs them again after it, so only the part of the timeline it changes is redone."""
+    steps, marks = record.steps, record.marks
     index = len(steps)
     while index and steps[index - 1].order > step.order:
         index -= 1
-    ordered = pvector([*steps[:index], step, *steps[index:]])
-    rerun = _unran(attrs.evolve(record, steps=ordered))
-    for each in ordered:
-        rerun = _advance(rerun, each)
-    return rerun
+    later = steps[index:]
+    flows, sources, transfers = record.flows.evolver(), record.sources, record.transfers
+    if later:
+        taken: dict[str, int] = {}
+        moved = 0
+        for offset, old in enumerate(later, start=index):
+            effect = _effect(old, marks[offset - 1] if offset else _START)
+            _add(flows, effect, -1)
+            for warehouse in effect.counted_in:
+                taken[warehouse] = taken.get(warehouse, 0) + 1
+            moved += effect.transfer is not None
+        for warehouse, count in taken.items():
+            kept = sources[warehouse][: len(sources[warehouse]) - count]
+            sources = sources.set(warehouse, kept) if kept else sources.discard(warehouse)
+        transfers = transfers[: len(transfers) - moved]
+        steps, marks = steps[:index], marks[:index]
+    balance = marks[-1] if marks else _START
+    new_marks: list[Mark] = []
+    counted: dict[str, list[int]] = {}
+    for each in (step, *later):
+        effect = _effect(each, balance)
+        balance = effect.after
+        new_marks.append(balance)
+        _add(flows, effect, 1)
+        for warehouse in effect.counted_in:
+            counted.setdefault(warehouse, []).append(each.position)
+        if effect.transfer is not None:
+            transfers = transfers.append(effect.transfer)
+    for warehouse, positions in counted.items():
+        sources = sources.set(warehouse, sources.get(warehouse, _NONE).extend(positions))
+    return attrs.evolve(
+        record,
+        events=record.events.append(step.position),
+        steps=steps.append(step).extend(later),
+        marks=marks.extend(new_marks),
+        flows=flows.persistent(),
+        sources=sources,
+        transfers=transfers,
+    )
+
+
+_NONE: PVector[int] = pvector()
+
+
+def rerun(record: LotRecord) -> LotRecord:
+    """`record` with its timeline run again from the start, step after step.
+
+    Whatever order the steps arrived in, folding must leave a record equal to this:
+    a backdated step redoes only the part of the timeline after it.
+    """
+    fresh = attrs.evolve(
+        record, steps=pvector(), marks=pvector(), flows=pmap(), sources=pmap(), transfers=pvector()
+    )
+    for step in record.steps:
+        fresh = _with_step(fresh, step)
+    return attrs.evolve(fresh, events=record.events)
 
 
 # ---------------------------------------------------------------- the projection
@@ -275,8 +340,9 @@ class StockLevels(Projection[StockState]):
             unit=event.unit,
             kind=event.kind,
             pledged=event.quantity,
+            events=record.events.append(meta.position),
         )
-        return _put(state, record, meta)
+        return _put(state, record)
 
     @on(LotReceived)
     def received(self, state: StockState, event: LotReceived, meta: Meta) -> StockState:
@@ -300,7 +366,7 @@ class StockLevels(Projection[StockState]):
             accepted=event.quantity if cash else 0,
             on_hand=event.quantity if cash else 0,
         )
-        return _put(state, _with_step(record, step), meta)
+        return _put(state, _with_step(record, step))
 
     @on(LotInspected)
     def inspected(self, state: StockState, event: LotInspected, meta: Meta) -> StockState:
@@ -313,7 +379,7 @@ class StockLevels(Projection[StockState]):
             accepted=event.accepted,
             rejected=event.rejected,
         )
-        return _put(state, _with_step(record, step), meta)
+        return _put(state, _with_step(record, step))
 
     @on(LotTransferred)
     def transferred(self, state: StockState, event: LotTransferred, meta: Meta) -> StockState:
@@ -323,7 +389,7 @@ class StockLevels(Projection[StockState]):
             kind=TRANSFER,
             warehouse=event.to_warehouse,
         )
-        return _put(state, _with_step(_record(state, event.ref), step), meta)
+        return _put(state, _with_step(_record(state, event.ref), step))
 
     @on(LotReserved)
     def reserved(self, state: StockState, event: LotReserved, meta: Meta) -> StockState:
@@ -333,14 +399,14 @@ class StockLevels(Projection[StockState]):
             kind=RESERVATION,
             reserved=event.quantity,
         )
-        return _put(state, _with_step(_record(state, event.ref), step), meta)
+        return _put(state, _with_step(_record(state, event.ref), step))
 
     @on(LotReleased)
     def released(self, state: StockState, event: LotReleased, meta: Meta) -> StockState:
         step = Step(
             at=event.effective_at, position=meta.position, kind=RELEASE, reserved=-event.quantity
         )
-        return _put(state, _with_step(_record(state, event.ref), step), meta)
+        return _put(state, _with_step(_record(state, event.ref), step))
 
     @on(LotIssued)
     def issued(self, state: StockState, event: LotIssued, meta: Meta) -> StockState:
@@ -352,7 +418,7 @@ class StockLevels(Projection[StockState]):
             reserved=-event.from_reservation,
             channel=event.channel,
         )
-        return _put(state, _with_step(_record(state, event.ref), step), meta)
+        return _put(state, _with_step(_record(state, event.ref), step))
 
     @on(LotCounted)
     def counted(self, state: StockState, event: LotCounted, meta: Meta) -> StockState:
@@ -369,21 +435,21 @@ class StockLevels(Projection[StockState]):
         step = Step(
             at=event.effective_at, position=meta.position, kind=COUNT, counted=event.counted
         )
-        return _put(state, _with_step(record, step), meta)
+        return _put(state, _with_step(record, step))
 
     @on(LotWrittenOff)
     def written_off(self, state: StockState, event: LotWrittenOff, meta: Meta) -> StockState:
         step = Step(
             at=event.effective_at, position=meta.position, kind=WRITE_OFF, on_hand=-event.quantity
         )
-        return _put(state, _with_step(_record(state, event.ref), step), meta)
+        return _put(state, _with_step(_record(state, event.ref), step))
 
     @on(LotReturned)
     def returned(self, state: StockState, event: LotReturned, meta: Meta) -> StockState:
         step = Step(
             at=event.effective_at, position=meta.position, kind=RETURN, on_hand=-event.quantity
         )
-        return _put(state, _with_step(_record(state, event.ref), step), meta)
+        return _put(state, _with_step(_record(state, event.ref), step))
 
 
 def _record(state: StockState, ref: str) -> LotRecord:
@@ -391,8 +457,7 @@ def _record(state: StockState, ref: str) -> LotRecord:
     return state.lots.get(ref) or LotRecord(ref=ref)
 
 
-def _put(state: StockState, record: LotRecord, meta: Meta) -> StockState:
-    record = attrs.evolve(record, sources=record.sources.append(meta.position))
+def _put(state: StockState, record: LotRecord) -> StockState:
     return attrs.evolve(state, lots=state.lots.set(record.ref, record))
 
 
@@ -431,10 +496,6 @@ class Issued:
     def as_dict(self) -> dict[str, int]:
         """By channel name."""
         return {channel: getattr(self, channel) for channel in CHANNELS}
-
-
-def _issued(totals: dict[str, int]) -> Issued:
-    return Issued(**{channel: totals.get(channel, 0) for channel in CHANNELS})
 
 
 @attrs.frozen(kw_only=True)
@@ -707,8 +768,10 @@ def report(
 ) -> StockReport:
     """Stock levels from `state` (folded at `basis`), optionally for one warehouse or item.
 
-    With ``expiring_within_days=N`` the report also lists the lots with stock on
-    hand whose expiry date is at most N days after `today`, those already expired
+    ``warehouse`` keeps the lines of that warehouse, the lots that are in it now and
+    the counts taken there; ``item`` keeps one item (exact name). With
+    ``expiring_within_days=N`` the report also lists the lots with stock on hand
+    whose expiry date is at most N days after `today`, those already expired
     included; `today` defaults to the day of the basis's effective time in each
     lot's time zone. The other lines are not filtered by expiry.
     """
@@ -760,7 +823,7 @@ def report(
 
 
 def _touches(record: LotRecord, warehouse: str) -> bool:
-    return record.warehouse == warehouse or warehouse in record.flows
+    return record.warehouse == warehouse or warehouse in record.sources
 
 
 @attrs.define
@@ -768,11 +831,13 @@ class _Tally:
     kind: str
     lots: set[str] = attrs.field(factory=set)
     figures: dict[str, int] = attrs.field(factory=dict)
-    issued: dict[str, int] = attrs.field(factory=dict)
     sources: list[int] = attrs.field(factory=list)
 
     def add(self, name: str, value: int) -> None:
         self.figures[name] = self.figures.get(name, 0) + value
+
+    def issued(self) -> Issued:
+        return Issued(**{c: self.figures.get(f"issued_{c}", 0) for c in CHANNELS})
 
 
 _FLOW_FIELDS = (
@@ -789,45 +854,42 @@ _FLOW_FIELDS = (
 
 def _warehouse_lines(records: Iterable[LotRecord]) -> Iterator[StockLine]:
     tallies: dict[tuple[str, str, str], _Tally] = {}
+
+    def tally(record: LotRecord, warehouse: str) -> _Tally:
+        found = tallies.setdefault((warehouse, record.item, record.unit), _Tally(record.kind))
+        found.lots.add(record.ref)
+        return found
+
     for record in records:
-        for warehouse, flows in record.flows.items():
-            tally = tallies.setdefault((warehouse, record.item, record.unit), _Tally(record.kind))
-            tally.lots.add(record.ref)
-            for name in _FLOW_FIELDS:
-                tally.add(name, getattr(flows, name))
-            for channel, quantity in flows.issued.items():
-                tally.issued[channel] = tally.issued.get(channel, 0) + quantity
-            tally.sources.extend(flows.sources)
+        for (warehouse, figure), amount in record.flows.items():
+            tally(record, warehouse).add(figure, amount)
+        for warehouse, positions in record.sources.items():
+            tally(record, warehouse).sources.extend(positions)
         if record.warehouse is not None:
-            key = (record.warehouse, record.item, record.unit)
-            tally = tallies.setdefault(key, _Tally(record.kind))
-            tally.lots.add(record.ref)
-            tally.add("on_hand", record.on_hand)
-            tally.add("reserved", record.reserved)
-    for (warehouse, item, unit), tally in sorted(tallies.items()):
-        figures = tally.figures
+            here = tally(record, record.warehouse)
+            here.add("on_hand", record.on_hand)
+            here.add("reserved", record.reserved)
+    for (warehouse, item, unit), found in sorted(tallies.items()):
+        figures = found.figures
         yield StockLine(
             warehouse=warehouse,
             item=item,
             unit=unit,
-            kind=tally.kind,
-            lots=tuple(sorted(tally.lots)),
+            kind=found.kind,
+            lots=tuple(sorted(found.lots)),
             on_hand=figures.get("on_hand", 0),
             reserved=figures.get("reserved", 0),
-            issued=_issued(tally.issued),
-            sources=tuple(sorted(set(tally.sources))),
+            issued=found.issued(),
+            sources=tuple(sorted(set(found.sources))),
             **{name: figures.get(name, 0) for name in _FLOW_FIELDS},
         )
 
 
 def _lot_line(record: LotRecord) -> LotLine:
-    totals = dict.fromkeys(_FLOW_FIELDS, 0)
-    issued: dict[str, int] = {}
-    for flows in record.flows.values():
-        for name in _FLOW_FIELDS:
-            totals[name] += getattr(flows, name)
-        for channel, quantity in flows.issued.items():
-            issued[channel] = issued.get(channel, 0) + quantity
+    totals = _Tally(record.kind)
+    for (_, figure), amount in record.flows.items():
+        totals.add(figure, amount)
+    figures = totals.figures
     return LotLine(
         lot=record.ref,
         donor=record.donor,
@@ -837,13 +899,13 @@ def _lot_line(record: LotRecord) -> LotLine:
         warehouse=record.warehouse,
         expires_on=record.expires_on,
         pledged=record.pledged,
-        received=totals["received"],
-        accepted=totals["accepted"],
-        rejected=totals["rejected"],
+        received=figures.get("received", 0),
+        accepted=figures.get("accepted", 0),
+        rejected=figures.get("rejected", 0),
         rejections=tuple((r.quantity, r.reason) for r in record.rejections),
         on_hand=record.on_hand,
         reserved=record.reserved,
-        issued=_issued(issued),
+        issued=totals.issued(),
         transfers=tuple(
             TransferLine(
                 at=t.at,
@@ -854,10 +916,10 @@ def _lot_line(record: LotRecord) -> LotLine:
             )
             for t in record.transfers
         ),
-        written_off=totals["written_off"],
-        returned=totals["returned"],
-        adjustments=totals["adjustments"],
-        sources=tuple(sorted(record.sources)),
+        written_off=figures.get("written_off", 0),
+        returned=figures.get("returned", 0),
+        adjustments=figures.get("adjustments", 0),
+        sources=tuple(sorted(record.events)),
     )
 
 
@@ -910,5 +972,5 @@ def _expiring(
         days_left=(record.expires_on - day).days,
         on_hand=record.on_hand,
         reserved=record.reserved,
-        sources=tuple(sorted(record.sources)),
+        sources=tuple(sorted(record.events)),
     )
