@@ -48,6 +48,15 @@ def build(
     )
 
 
+def _answering(app: Warmcase) -> Warmcase:
+    """`app`, answering queries from its own store's history."""
+    # Imported here: the history adapter loads each store's reader lazily, like open_*.
+    from warmcase_adapters.history import history_for  # noqa: PLC0415
+
+    app.attach_history(history_for(app.recorder, app.mapper))
+    return app
+
+
 def _options(options: dict[str, Any]) -> tuple[Clock | None, int | None]:
     unknown = sorted(set(options) - {"clock", "cache_size"})
     if unknown:
@@ -66,7 +75,7 @@ def open_memory(url: str, **options: Any) -> Warmcase:
         cache_size=cache_size,
     )
     app.recorder.clock = clock or system_clock  # type: ignore[attr-defined]
-    return app
+    return _answering(app)
 
 
 def open_sqlite(url: str, **options: Any) -> Warmcase:
@@ -110,7 +119,7 @@ def open_sqlite(url: str, **options: Any) -> Warmcase:
     except (PersistenceError, sqlite3.Error) as error:
         app.close()
         raise sqlite_store.open_failure(url, db_name, error) from error
-    return app
+    return _answering(app)
 
 
 def open_postgresql(url: str, **options: Any) -> Warmcase:
@@ -156,4 +165,4 @@ def open_postgresql(url: str, **options: Any) -> Warmcase:
         app.close()
         msg = f"cannot keep keys in the PostgreSQL store {postgres_store.redact(url)!r}: {error}"
         raise StoreError(msg) from error
-    return app
+    return _answering(app)

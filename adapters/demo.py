@@ -112,6 +112,8 @@ class Season:
     refused: list[str]
     patrols: int
     calls: list[str]
+    correction: str
+    """The household whose category was corrected late (recorded 30 Jan, effective 10 Jan)."""
 
 
 def play(  # noqa: PLR0912, PLR0915 - the season, in order
@@ -551,7 +553,13 @@ def play(  # noqa: PLR0912, PLR0915 - the season, in order
         )
 
     return Season(
-        targets=targets, enrolled=enrolled, owed=paid, refused=refused, patrols=patrols, calls=calls
+        targets=targets,
+        enrolled=enrolled,
+        owed=paid,
+        refused=refused,
+        patrols=patrols,
+        calls=calls,
+        correction=correction,
     )
 
 
@@ -594,6 +602,46 @@ def report(app: Warmcase, season: Season) -> None:
     for line in season.refused:
         print(f"  - {line[:160]}")
     print(f"\nStore: {app.recorder.max_notification_id():,} events.")
+    answers(app, season)
+
+
+def answers(app: Warmcase, season: Season) -> None:
+    """Print what the projections answer, now and as the books stood on 20 January."""
+    rebuilt = app.rebuild()
+    print(
+        f"\nProjections rebuilt from the log: {rebuilt.events:,} events read in "
+        f"{rebuilt.seconds:.2f} s ({rebuilt.events_per_second:,.0f} events/s), "
+        f"{rebuilt.checkpoints} checkpoints saved"
+    )
+    on_20th = datetime(2027, 1, 20, 18, tzinfo=SHANGHAI)
+    for label, basis in (("now", {}), ("as the books stood on 20 January", {"as_of": on_20th})):
+        total = app.coverage(CAMPAIGN, **basis).total  # type: ignore[arg-type]
+        print(
+            f"  coverage {label}: enrolled {total.households.enrolled:,}, reached "
+            f"{total.households.reached:,}, not yet reached {total.households.missed:,}; "
+            f"cash {total.cash.fen / 100:,.2f} yuan in {total.cash.payments:,} payments"
+        )
+    duplicates = app.duplicate_aid(CAMPAIGN)
+    print(
+        f"  duplicate aid: {len(duplicates.repeat_payments)} households paid more than once, "
+        f"{len(duplicates.above_tier)} above their tier, {len(duplicates.overrides)} overrides, "
+        f"{len(duplicates.duplicate_registrations)} suspected duplicate registrations"
+    )
+    ref = season.correction
+    trail = app.audit_trail(ref)
+    before = app.audit_trail(ref, as_of=datetime(2027, 1, 29, 18, tzinfo=SHANGHAI))
+    print(
+        f"  audit trail of {ref}: {len(trail.entries)} events now, "
+        f"{len(before.entries)} as the books stood on 29 January; the late correction:"
+    )
+    for entry in trail.entries:
+        if entry.recorded_at.date() != entry.effective_at.date() and entry.position > (
+            before.basis.position
+        ):
+            print(
+                f"    #{entry.position} recorded {entry.recorded_at:%Y-%m-%d}, effective "
+                f"{entry.effective_at:%Y-%m-%d}, by {entry.actor}: {entry.summary[:90]}"
+            )
 
 
 def main(argv: list[str] | None = None) -> int:

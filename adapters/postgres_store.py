@@ -7,18 +7,22 @@ over an event that commits later. (``POSTGRES_ENABLE_DB_FUNCTIONS`` skips that
 lock and is refused here.) Ids may still have gaps after rollbacks.
 
 The application recorder writes, in the same transaction and after the table
-lock is held, the recorded time of each new position into ``<prefix>_event_times``
-(``warmcase_event_times`` for the warmcase application): the store clock's now,
-never earlier than the time recorded for the position before. Keys for personal
-data live in ``warmcase_keys`` (:class:`PostgresKeyring`).
+lock is held, the recorded and effective times of each new position into
+``<prefix>_event_times`` (``warmcase_event_times`` for the warmcase application):
+recorded time is the store clock's now, never earlier than the time recorded for
+the position before nor than any effective time of the batch. Projection
+checkpoints live in ``<prefix>_checkpoints``, keys for personal data in
+``warmcase_keys`` (:class:`PostgresKeyring`). Raw rows are read here and decoded
+by :mod:`warmcase_adapters.history`.
 """
 
 from __future__ import annotations
 
 import getpass
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import psycopg
@@ -33,17 +37,21 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.utils import retry
+from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Composed, Identifier
 
 from warmcase.clock import Clock, require_aware, system_clock
 from warmcase.errors import StoreError
 from warmcase.personal import Keyring
+from warmcase_adapters.history import KeyLookup, RawRow
 from warmcase_adapters.keyring import DIGEST_SUBJECT, id_digest, new_key
+from warmcase_adapters.mapper import BACKDATED_MICROS, effective_micros
 from warmcase_adapters.sqlite_store import (
     RecordedNotification,
     clock_micros,
     from_micros,
     missing_time,
+    recorded_micros,
     to_micros,
 )
 
@@ -60,6 +68,11 @@ _QUERY_OPTIONS = ("host", "schema", "connect_timeout")
 def times_table_name(events_table_name: str) -> str:
     """The recorded-time index of an events table: warmcase_events -> warmcase_event_times."""
     return events_table_name.removesuffix("_events") + "_event_times"
+
+
+def checkpoints_table_name(events_table_name: str) -> str:
+    """The checkpoints of an events table: warmcase_events -> warmcase_checkpoints."""
+    return events_table_name.removesuffix("_events") + "_checkpoints"
 
 
 def refuse_db_functions(datastore: PostgresDatastore) -> None:
@@ -88,34 +101,62 @@ class WarmcasePostgresApplicationRecorder(es_postgres.PostgresApplicationRecorde
         """Where recorded time comes from; read only while the table lock is held."""
         self.times_table_name = times_table_name(events_table_name)
         self.check_identifier_length(self.times_table_name)
+        self.checkpoints_table_name = checkpoints_table_name(events_table_name)
+        self.check_identifier_length(self.checkpoints_table_name)
         schema = Identifier(self.datastore.schema)
         times = Identifier(self.times_table_name)
+        checkpoints = Identifier(self.checkpoints_table_name)
         self.sql_create_statements += [
             SQL(
                 "CREATE TABLE IF NOT EXISTS {schema}.{times} ("
-                "position bigint PRIMARY KEY, recorded_at bigint NOT NULL)"
+                "position bigint PRIMARY KEY, recorded_at bigint NOT NULL, "
+                "effective_at bigint NOT NULL)"
             ).format(schema=schema, times=times),
             # position_at() reads the last entry at or before a time from this index alone.
             SQL(
                 "CREATE INDEX IF NOT EXISTS {index} ON {schema}.{times} (recorded_at, position)"
             ).format(
-                index=Identifier(f"{self.times_table_name}_by_time"[: self.MAX_IDENTIFIER_LEN]),
+                index=Identifier(self._index_name("_by_time")),
                 schema=schema,
                 times=times,
             ),
+            # Only the backdated rows, by position: why, in sqlite_store's _CREATE_BACKDATED_INDEX.
+            SQL(
+                "CREATE INDEX IF NOT EXISTS {index} ON {schema}.{times} (position, effective_at) "
+                "WHERE effective_at < recorded_at - {slack}"
+            ).format(
+                index=Identifier(self._index_name("_backdated")),
+                schema=schema,
+                times=times,
+                slack=BACKDATED_MICROS,
+            ),
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {schema}.{checkpoints} ("
+                "name text NOT NULL, position bigint NOT NULL, state bytea NOT NULL, "
+                "PRIMARY KEY (name, position))"
+            ).format(schema=schema, checkpoints=checkpoints),
         ]
         # One statement inserts the events and their times, so both or neither are written.
+        # Each event's effective time is matched to its new position by (stream, version).
         self.insert_timed_events_statement = SQL(
-            "WITH new_events AS ("
+            # unnest of several arrays expands the composite events into their columns.
+            "WITH input AS (SELECT * "
+            "FROM unnest(%(events)s::{schema}.{event_type}[], %(effective)s::bigint[]) "
+            "WITH ORDINALITY AS i(originator_id, originator_version, topic, state, "
+            "effective_at, n)), "
+            "new_events AS ("
             "INSERT INTO {schema}.{table} (originator_id, originator_version, topic, state) "
-            "SELECT originator_id, originator_version, topic, state "
-            "FROM unnest(%(events)s::{schema}.{event_type}[]) "
-            "RETURNING notification_id), "
-            "new_times AS ("
-            "INSERT INTO {schema}.{times} (position, recorded_at) "
-            "SELECT notification_id, GREATEST(%(now)s, COALESCE(("
+            "SELECT originator_id, originator_version, topic, state FROM input ORDER BY n "
+            "RETURNING notification_id, originator_id, originator_version), "
+            "recorded AS (SELECT GREATEST(%(floor)s::bigint, ("
             "SELECT recorded_at FROM {schema}.{times} ORDER BY position DESC LIMIT 1"
-            "), %(now)s)) FROM new_events) "
+            ")) AS at), "
+            "new_times AS ("
+            "INSERT INTO {schema}.{times} (position, recorded_at, effective_at) "
+            "SELECT n.notification_id, r.at, COALESCE(i.effective_at, r.at) "
+            "FROM new_events AS n CROSS JOIN recorded AS r JOIN input AS i "
+            "ON i.originator_id = n.originator_id "
+            "AND i.originator_version = n.originator_version) "
             "SELECT notification_id FROM new_events ORDER BY notification_id"
         ).format(
             schema=schema,
@@ -126,6 +167,13 @@ class WarmcasePostgresApplicationRecorder(es_postgres.PostgresApplicationRecorde
         self.select_time_statement = SQL(
             "SELECT recorded_at FROM {schema}.{times} WHERE position = %s"
         ).format(schema=schema, times=times)
+        self.select_effective_statement = SQL(
+            "SELECT effective_at FROM {schema}.{times} WHERE position = %s"
+        ).format(schema=schema, times=times)
+        self.select_time_at_or_before_statement = SQL(
+            "SELECT recorded_at FROM {schema}.{times} WHERE position <= %s "
+            "ORDER BY position DESC LIMIT 1"
+        ).format(schema=schema, times=times)
         self.select_times_statement = SQL(
             "SELECT position, recorded_at FROM {schema}.{times} WHERE position = ANY(%s)"
         ).format(schema=schema, times=times)
@@ -133,6 +181,24 @@ class WarmcasePostgresApplicationRecorder(es_postgres.PostgresApplicationRecorde
             "SELECT position FROM {schema}.{times} WHERE recorded_at <= %s "
             "ORDER BY recorded_at DESC, position DESC LIMIT 1"
         ).format(schema=schema, times=times)
+        self.insert_checkpoint_statement = SQL(
+            "INSERT INTO {schema}.{checkpoints} (name, position, state) VALUES (%s, %s, %s) "
+            "ON CONFLICT (name, position) DO NOTHING"
+        ).format(schema=schema, checkpoints=checkpoints)
+        self.select_checkpoint_statement = SQL(
+            "SELECT position, state FROM {schema}.{checkpoints} "
+            "WHERE name = %s AND position <= %s ORDER BY position DESC LIMIT 1"
+        ).format(schema=schema, checkpoints=checkpoints)
+        self.select_checkpoint_positions_statement = SQL(
+            "SELECT position FROM {schema}.{checkpoints} WHERE name = %s ORDER BY position"
+        ).format(schema=schema, checkpoints=checkpoints)
+        self.delete_checkpoints_statement = SQL(
+            "DELETE FROM {schema}.{checkpoints} WHERE name = %s"
+        ).format(schema=schema, checkpoints=checkpoints)
+        self._raw_statements: dict[tuple[bool, bool, bool], Composed] = {}
+
+    def _index_name(self, suffix: str) -> str:
+        return f"{self.times_table_name}{suffix}"[: self.MAX_IDENTIFIER_LEN]
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(
@@ -154,10 +220,15 @@ class WarmcasePostgresApplicationRecorder(es_postgres.PostgresApplicationRecorde
                 self._notify_channel(curs)
                 pipeline.sync()
                 # The table lock is held from here to commit: no writer can interleave.
-                now = clock_micros(self.clock)
+                effective = [effective_micros(stored) for stored in stored_events]
                 curs.execute(
                     self.insert_timed_events_statement,
-                    {"events": self._pg_stored_events(stored_events), "now": now},
+                    {
+                        "events": self._pg_stored_events(stored_events),
+                        "effective": effective,
+                        # The last recorded time is added in SQL, under the lock.
+                        "floor": recorded_micros(clock_micros(self.clock), None, effective),
+                    },
                 )
                 notification_ids = [row["notification_id"] for row in curs.fetchall()]
                 if len(notification_ids) != len(stored_events):
@@ -183,6 +254,133 @@ class WarmcasePostgresApplicationRecorder(es_postgres.PostgresApplicationRecorde
             msg = f"no event is recorded at position {position}"
             raise LookupError(msg)
         return from_micros(row["recorded_at"])
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def effective_micros_at(self, position: int) -> int:
+        """The effective time (µs) kept for the event at `position`."""
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self.select_effective_statement, (position,), prepare=True)
+            row = curs.fetchone()
+        if row is None:
+            msg = f"no event is recorded at position {position}"
+            raise LookupError(msg)
+        return int(row["effective_at"])
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def recorded_micros_at_or_before(self, position: int) -> int | None:
+        """Recorded time (µs) of the last event at or before `position`; None if none."""
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self.select_time_at_or_before_statement, (position,), prepare=True)
+            row = curs.fetchone()
+        return None if row is None else int(row["recorded_at"])
+
+    def last_position(self) -> int:
+        """The position of the last recorded event (0 when there is none)."""
+        return self.max_notification_id() or 0
+
+    def _raw_statement(self, *, topics: bool, effective: bool, backdated_only: bool) -> Composed:
+        # Four shapes at most, each composed once and prepared by the server on reuse.
+        shape = (topics, effective, backdated_only)
+        statement = self._raw_statements.get(shape)
+        if statement is not None:
+            return statement
+        if backdated_only:
+            text = (
+                "SELECT t.position, e.originator_id, e.originator_version, e.topic, e.state, "
+                "t.recorded_at FROM {schema}.{times} AS t JOIN {schema}.{table} AS e "
+                "ON e.notification_id = t.position "
+                "WHERE t.position > %(after)s AND t.position <= %(upto)s "
+                "AND t.effective_at < t.recorded_at - {slack}"
+            )
+        else:
+            # A left join, so an event without a recorded time is reported, not skipped.
+            text = (
+                "SELECT e.notification_id, e.originator_id, e.originator_version, e.topic, "
+                "e.state, t.recorded_at FROM {schema}.{table} AS e "
+                "LEFT JOIN {schema}.{times} AS t ON t.position = e.notification_id "
+                "WHERE e.notification_id > %(after)s AND e.notification_id <= %(upto)s"
+            )
+        if effective:
+            text += " AND t.effective_at <= %(effective_upto)s"
+        if topics:
+            text += " AND e.topic = ANY(%(topics)s)"
+        text += " ORDER BY 1 LIMIT %(limit)s"
+        # Fixed text built above: nothing from callers is interpolated.
+        statement = SQL(text).format(
+            schema=Identifier(self.datastore.schema),
+            table=Identifier(self.events_table_name),
+            times=Identifier(self.times_table_name),
+            slack=BACKDATED_MICROS,
+        )
+        self._raw_statements[shape] = statement
+        return statement
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def raw_rows(
+        self,
+        *,
+        after: int,
+        upto: int,
+        topics: Sequence[str] = (),
+        effective_upto: int | None = None,
+        backdated_only: bool = False,
+        limit: int,
+    ) -> list[RawRow]:
+        """Undecoded events with after < position <= upto, in position order, at most `limit`.
+
+        Only `topics` if given; only events effective at or before `effective_upto` (µs)
+        if given; only backdated ones (see ``BACKDATED_MICROS``) if `backdated_only`.
+        Each row is (position, originator id, version, topic, state, recorded µs).
+        """
+        statement = self._raw_statement(
+            topics=bool(topics),
+            effective=effective_upto is not None,
+            backdated_only=backdated_only,
+        )
+        params = {
+            "after": after,
+            "upto": upto,
+            "effective_upto": effective_upto,
+            "topics": list(topics),
+            "limit": limit,
+        }
+        with (
+            self.datastore.get_connection() as conn,
+            conn.cursor(row_factory=tuple_row) as curs,
+        ):
+            curs.execute(statement, params, prepare=True)
+            rows = cast(list[RawRow], curs.fetchall())
+        for row in rows:
+            if row[5] is None:
+                raise missing_time(row[0])
+        return rows
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def save_checkpoint(self, name: str, position: int, state: bytes) -> None:
+        """Keep `state` as checkpoint `name` at `position`; a second save there is ignored."""
+        with self.datastore.get_connection() as conn, conn.transaction():
+            conn.execute(self.insert_checkpoint_statement, (name, position, state))
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def select_checkpoint(self, name: str, at_or_before: int) -> tuple[int, bytes] | None:
+        """The latest checkpoint `name` at or before a position, as (position, state)."""
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self.select_checkpoint_statement, (name, at_or_before), prepare=True)
+            row = curs.fetchone()
+        return None if row is None else (int(row["position"]), bytes(row["state"]))
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def checkpoint_positions(self, name: str) -> list[int]:
+        """The positions checkpoint `name` was saved at, ascending."""
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self.select_checkpoint_positions_statement, (name,))
+            return [int(row["position"]) for row in curs.fetchall()]
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def drop_checkpoints(self, name: str) -> None:
+        """Forget every checkpoint `name`."""
+        with self.datastore.get_connection() as conn, conn.transaction():
+            conn.execute(self.delete_checkpoints_statement, (name,))
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def recorded_times(self, positions: Iterable[int]) -> dict[int, datetime]:
@@ -349,6 +547,17 @@ class PostgresKeyring(Keyring):
                 # Another process may have inserted first; its key is the one.
                 row = conn.execute(self._select, (subject,), prepare=True).fetchone()
         return None if row is None else bytes(row["key"])
+
+    @contextmanager
+    def reading(self) -> Iterator[KeyLookup]:
+        """Existing keys looked up through one connection: for one page of a read."""
+        with self.datastore.get_connection() as conn:
+
+            def lookup(subject: str) -> bytes | None:
+                row = conn.execute(self._select, (subject,), prepare=True).fetchone()
+                return None if row is None else bytes(row["key"])
+
+            yield lookup
 
     def destroy(self, subject: str) -> bool:
         """Delete the subject's key and rewrite the table without it; whether there was one."""

@@ -9,10 +9,15 @@ several processes writing one file. Write transactions start with
 statement and never has to upgrade a stale read snapshot.
 
 The application recorder also writes, in the same transaction as the events, a
-position -> recorded-time index (``warmcase_event_times``). Recorded time is
-taken from the store's clock while the write lock is held, and is never earlier
-than the time recorded for the position before, so it is monotonic in position
-even if the clock steps back. Callers can never supply it.
+position -> (recorded time, effective time) index (``warmcase_event_times``).
+Recorded time is taken from the store's clock while the write lock is held, and
+is never earlier than the time recorded for the position before (monotonic in
+position even if the clock steps back) nor than the effective time of any event
+of the batch (an event is never recorded before it took effect, even when the
+writer's clock runs ahead of the store's). Callers can never supply it.
+
+It also keeps projection checkpoints (``warmcase_checkpoints``) and reads raw
+rows for :mod:`warmcase_adapters.history`, which decodes them.
 
 Personal-data keys live in ``warmcase_keys`` in the same file
 (:class:`SQLiteKeyring`).
@@ -49,7 +54,9 @@ from eventsourcing.utils import Environment, EnvType
 from warmcase.clock import Clock, require_aware, system_clock
 from warmcase.errors import StoredHistoryError, StoreError
 from warmcase.personal import Keyring
+from warmcase_adapters.history import KeyLookup, RawRow
 from warmcase_adapters.keyring import DIGEST_SUBJECT, id_digest, new_key
+from warmcase_adapters.mapper import BACKDATED_MICROS, effective_micros
 
 LOCK_TIMEOUT_SECONDS = 30
 """How long a writer waits for another process's write lock before giving up."""
@@ -61,20 +68,56 @@ MEMORY = ":memory:"
 # Literal statements: table names are fixed, values always go through placeholders.
 _CREATE_TIMES = (
     "CREATE TABLE IF NOT EXISTS warmcase_event_times ("
-    "position INTEGER PRIMARY KEY, recorded_at INTEGER NOT NULL)"
+    "position INTEGER PRIMARY KEY, recorded_at INTEGER NOT NULL, effective_at INTEGER NOT NULL)"
 )
 # position_at() reads the last entry at or before a time from this index alone.
 _CREATE_TIMES_INDEX = (
     "CREATE INDEX IF NOT EXISTS warmcase_event_times_by_time ON warmcase_event_times (recorded_at)"
 )
+# read_effective(V) over (a, b] must find the few events recorded after V yet effective by V.
+# Almost every event is effective moments before it is recorded, so an index on effective_at
+# would list nearly the whole history before V, and the rows of (a, b] are mostly not wanted.
+# The wanted ones recorded more than BACKDATED_MICROS after V are "backdated" rows (effective
+# more than that before recorded): this partial index holds only those, ordered by position,
+# with effective_at inside it so the filter needs no table lookup. Rows recorded within the
+# slack after V are a short contiguous range, scanned directly (see history.py).
+_CREATE_BACKDATED_INDEX = (
+    "CREATE INDEX IF NOT EXISTS warmcase_event_times_backdated "
+    "ON warmcase_event_times (position, effective_at) "
+    f"WHERE effective_at < recorded_at - {BACKDATED_MICROS}"
+)
 _SELECT_LAST_TIME = "SELECT recorded_at FROM warmcase_event_times ORDER BY position DESC LIMIT 1"
-_INSERT_TIME = "INSERT INTO warmcase_event_times (position, recorded_at) VALUES (?, ?)"
+_INSERT_TIME = (
+    "INSERT INTO warmcase_event_times (position, recorded_at, effective_at) VALUES (?, ?, ?)"
+)
 _SELECT_TIME = "SELECT recorded_at FROM warmcase_event_times WHERE position = ?"
+_SELECT_EFFECTIVE = "SELECT effective_at FROM warmcase_event_times WHERE position = ?"
+_SELECT_TIME_AT_OR_BEFORE = (
+    "SELECT recorded_at FROM warmcase_event_times WHERE position <= ? "
+    "ORDER BY position DESC LIMIT 1"
+)
 _SELECT_TIMES = "SELECT position, recorded_at FROM warmcase_event_times WHERE position IN "
 _SELECT_POSITION_AT = (
     "SELECT position FROM warmcase_event_times WHERE recorded_at <= ? "
     "ORDER BY recorded_at DESC, position DESC LIMIT 1"
 )
+_CREATE_CHECKPOINTS = (
+    "CREATE TABLE IF NOT EXISTS warmcase_checkpoints ("
+    "name TEXT NOT NULL, position INTEGER NOT NULL, state BLOB NOT NULL, "
+    "PRIMARY KEY (name, position))"
+)
+_INSERT_CHECKPOINT = (
+    "INSERT INTO warmcase_checkpoints (name, position, state) VALUES (?, ?, ?) "
+    "ON CONFLICT (name, position) DO NOTHING"
+)
+_SELECT_CHECKPOINT = (
+    "SELECT position, state FROM warmcase_checkpoints WHERE name = ? AND position <= ? "
+    "ORDER BY position DESC LIMIT 1"
+)
+_SELECT_CHECKPOINT_POSITIONS = (
+    "SELECT position FROM warmcase_checkpoints WHERE name = ? ORDER BY position"
+)
+_DELETE_CHECKPOINTS = "DELETE FROM warmcase_checkpoints WHERE name = ?"
 _CREATE_KEYS = (
     "CREATE TABLE IF NOT EXISTS warmcase_keys ("
     "subject TEXT PRIMARY KEY, key BLOB NOT NULL) WITHOUT ROWID"
@@ -115,6 +158,15 @@ def clock_micros(clock: Clock) -> int:
         )
         raise StoreError(msg)
     return to_micros(now)
+
+
+def recorded_micros(now: int, last: int | None, effective: Sequence[int | None]) -> int:
+    """The recorded time of a new batch: now, but never before the last recorded time
+    (monotonic in position) nor before any of the batch's effective times (no event is
+    recorded before it took effect, whatever the skew between the writers' clocks)."""
+    return max(
+        [now, *(at for at in effective if at is not None), *([] if last is None else [last])]
+    )
 
 
 @dataclass(frozen=True)
@@ -250,25 +302,41 @@ class WarmcaseSQLiteApplicationRecorder(es_sqlite.SQLiteApplicationRecorder):
         """Where recorded time comes from; read only while the write lock is held."""
 
     def construct_create_table_statements(self) -> list[str]:
-        """The events table, plus the recorded-time index and its lookup by time."""
+        """The events table, the time index with its lookups, and the checkpoints table."""
         statements = super().construct_create_table_statements()
-        return [*statements, _CREATE_TIMES, _CREATE_TIMES_INDEX]
+        return [
+            *statements,
+            _CREATE_TIMES,
+            _CREATE_TIMES_INDEX,
+            _CREATE_BACKDATED_INDEX,
+            _CREATE_CHECKPOINTS,
+        ]
 
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[Any], **kwargs: Any
     ) -> Sequence[int] | None:
         positions = super()._insert_events(c, stored_events, **kwargs)
         if positions:
-            self._record_times(c, positions)
+            self._record_times(c, positions, stored_events)
         return positions
 
-    def _record_times(self, c: SQLiteCursor, positions: Sequence[int]) -> None:
+    def _record_times(
+        self, c: SQLiteCursor, positions: Sequence[int], stored_events: Sequence[Any]
+    ) -> None:
         # The transaction began IMMEDIATE: no other writer can interleave from here to commit.
         c.execute(_SELECT_LAST_TIME)
         last = c.fetchone()
-        now = clock_micros(self.clock)
-        recorded = now if last is None else max(now, int(last[0]))
-        c.executemany(_INSERT_TIME, [(position, recorded) for position in positions])
+        effective = [effective_micros(stored) for stored in stored_events]
+        recorded = recorded_micros(
+            clock_micros(self.clock), None if last is None else int(last[0]), effective
+        )
+        c.executemany(
+            _INSERT_TIME,
+            [
+                (position, recorded, recorded if at is None else at)
+                for position, at in zip(positions, effective, strict=True)
+            ],
+        )
 
     def recorded_at(self, position: int) -> datetime:
         """When the event at `position` was recorded (aware, UTC)."""
@@ -279,6 +347,104 @@ class WarmcaseSQLiteApplicationRecorder(es_sqlite.SQLiteApplicationRecorder):
             msg = f"no event is recorded at position {position}"
             raise LookupError(msg)
         return from_micros(int(row[0]))
+
+    def effective_micros_at(self, position: int) -> int:
+        """The effective time (µs) kept for the event at `position`."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(_SELECT_EFFECTIVE, (position,))
+            row = c.fetchone()
+        if row is None:
+            msg = f"no event is recorded at position {position}"
+            raise LookupError(msg)
+        return int(row[0])
+
+    def recorded_micros_at_or_before(self, position: int) -> int | None:
+        """Recorded time (µs) of the last event at or before `position`; None if none."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(_SELECT_TIME_AT_OR_BEFORE, (position,))
+            row = c.fetchone()
+        return None if row is None else int(row[0])
+
+    def last_position(self) -> int:
+        """The position of the last recorded event (0 when there is none)."""
+        return self.max_notification_id() or 0
+
+    def raw_rows(
+        self,
+        *,
+        after: int,
+        upto: int,
+        topics: Sequence[str] = (),
+        effective_upto: int | None = None,
+        backdated_only: bool = False,
+        limit: int,
+    ) -> list[RawRow]:
+        """Undecoded events with after < position <= upto, in position order, at most `limit`.
+
+        Only `topics` if given; only events effective at or before `effective_upto` (µs)
+        if given; only backdated ones (see ``BACKDATED_MICROS``) if `backdated_only`.
+        Each row is (position, originator id, version, topic, state, recorded µs).
+        """
+        params: list[Any] = [after, upto]
+        if backdated_only:
+            # Forced onto the partial index: the planner would otherwise walk the table.
+            statement = (
+                "SELECT t.position, e.originator_id, e.originator_version, e.topic, e.state, "  # noqa: S608
+                "t.recorded_at FROM warmcase_event_times AS t "
+                "INDEXED BY warmcase_event_times_backdated "
+                f"CROSS JOIN {self.events_table_name} AS e ON e.rowid = t.position "
+                "WHERE t.position > ? AND t.position <= ? "
+                f"AND t.effective_at < t.recorded_at - {BACKDATED_MICROS} "
+            )
+        else:
+            # A left join, so an event without a recorded time is reported, not skipped.
+            statement = (
+                "SELECT e.rowid, e.originator_id, e.originator_version, e.topic, e.state, "  # noqa: S608
+                f"t.recorded_at FROM {self.events_table_name} AS e "
+                "LEFT JOIN warmcase_event_times AS t ON t.position = e.rowid "
+                "WHERE e.rowid > ? AND e.rowid <= ? "
+            )
+        if effective_upto is not None:
+            statement += "AND t.effective_at <= ? "
+            params.append(effective_upto)
+        if topics:
+            statement += f"AND e.topic IN ({','.join('?' * len(topics))}) "
+            params += topics
+        statement += "ORDER BY 1 LIMIT ?"
+        params.append(limit)
+        with self.datastore.transaction(commit=False) as c:
+            cursor = c.sqlite_cursor
+            # Plain tuples: sqlite3.Row costs more per row and nothing reads columns by name.
+            cursor.row_factory = None
+            cursor.execute(statement, params)
+            rows: list[RawRow] = cursor.fetchall()
+        for row in rows:
+            if row[5] is None:
+                raise missing_time(row[0])
+        return rows
+
+    def save_checkpoint(self, name: str, position: int, state: bytes) -> None:
+        """Keep `state` as checkpoint `name` at `position`; a second save there is ignored."""
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(_INSERT_CHECKPOINT, (name, position, state))
+
+    def select_checkpoint(self, name: str, at_or_before: int) -> tuple[int, bytes] | None:
+        """The latest checkpoint `name` at or before a position, as (position, state)."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(_SELECT_CHECKPOINT, (name, at_or_before))
+            row = c.fetchone()
+        return None if row is None else (int(row[0]), bytes(row[1]))
+
+    def checkpoint_positions(self, name: str) -> list[int]:
+        """The positions checkpoint `name` was saved at, ascending."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(_SELECT_CHECKPOINT_POSITIONS, (name,))
+            return [int(row[0]) for row in c.fetchall()]
+
+    def drop_checkpoints(self, name: str) -> None:
+        """Forget every checkpoint `name`."""
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(_DELETE_CHECKPOINTS, (name,))
 
     def recorded_times(self, positions: Iterable[int]) -> dict[int, datetime]:
         """The recorded time of each of `positions` that holds an event."""
@@ -430,6 +596,19 @@ class SQLiteKeyring(Keyring):
             key = self._select(c, subject)
         assert key is not None
         return key
+
+    @contextmanager
+    def reading(self) -> Iterator[KeyLookup]:
+        """Existing keys looked up through one connection and snapshot: for one page of a read,
+        where a transaction per key would cost more than the decoding itself."""
+        with self.datastore.transaction(commit=False) as c:
+            cursor = c.sqlite_cursor
+
+            def lookup(subject: str) -> bytes | None:
+                row = cursor.execute(_SELECT_KEY, (subject,)).fetchone()
+                return None if row is None else bytes(row[0])
+
+            yield lookup
 
     @staticmethod
     def _select(c: SQLiteCursor, subject: str) -> bytes | None:

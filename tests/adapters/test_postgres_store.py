@@ -431,7 +431,12 @@ def test_a_unix_socket_and_a_schema_can_be_named_in_the_url(
         postgres_url,
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'books' ORDER BY 1",
     )
-    assert tables == [("warmcase_event_times",), ("warmcase_events",), (KEYS_TABLE,)]
+    assert tables == [
+        ("warmcase_checkpoints",),
+        ("warmcase_event_times",),
+        ("warmcase_events",),
+        (KEYS_TABLE,),
+    ]
 
 
 # -- keys ------------------------------------------------------------------------------------

@@ -137,6 +137,10 @@ class ListHistory:
         """Keep `state` of `name` at `position`, encoded as the store would."""
         self.checkpoints.setdefault(name, {})[position] = self.codec.encode(state)
 
+    def drop_checkpoints(self, name: str) -> None:
+        """Forget every saved state of `name`."""
+        self.checkpoints.pop(name, None)
+
 
 # ---------------------------------------------------------------- lots
 

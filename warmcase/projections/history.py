@@ -53,3 +53,7 @@ class History(Protocol):
     def save_checkpoint(self, name: str, position: int, state: Any) -> None:
         """Keep the folded state of projection `name` at `position`."""
         ...
+
+    def drop_checkpoints(self, name: str) -> None:
+        """Forget every saved state of projection `name` (before a rebuild)."""
+        ...

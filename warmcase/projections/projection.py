@@ -66,6 +66,9 @@ class Projection(Generic[S]):
 
     name: ClassVar[str] = ""
     version: ClassVar[int] = 1
+    checkpoint_every: ClassVar[int | None] = None
+    """Positions between saved checkpoints of this projection (None: the application's).
+    A projection whose state grows with every event it reads saves less often."""
     _rules: ClassVar[dict[str, str]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:

@@ -172,6 +172,9 @@ class ServiceBase(Application[UUID]):
         """Append `envelopes` in one transaction (raises RecordConflictError on a race)."""
         self.save(*envelopes)
 
+    def _forget_plaintext(self) -> None:
+        """Drop whatever this process holds in clear besides the record cache (after an erasure)."""
+
     def _remember(self, tx: Transaction) -> None:
         cache = self.repository.cache
         if cache is not None:

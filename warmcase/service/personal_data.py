@@ -50,4 +50,5 @@ class PersonalDataCommands(ServiceBase):
             self.repository.cache = LRUCache(maxsize=cache.maxsize)
         elif cache is not None:
             self.repository.cache = Cache()
+        self._forget_plaintext()
         return ref

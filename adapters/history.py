@@ -1,0 +1,345 @@
+"""The History port over every store: raw rows from the store, decoded here once.
+
+Each store's recorder reads undecoded rows (:class:`RawStore`: position, stream,
+version, type name, state, recorded time) with its own SQL; :class:`StoreHistory`
+turns them into ``(event, Meta)`` pairs and keeps projection checkpoints, so
+decoding, key handling and paging are written once for SQLite, PostgreSQL and
+memory.
+
+Reads go page by page (one short read per page, no transaction held while the
+caller folds), never through eventsourcing's Notification objects. Personal values
+are unsealed with keys cached for one page only: an erasure elsewhere is seen from
+the next page on. Checkpoints are encoded by the store's codec, so their personal
+values stay sealed and an erasure reaches them too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol, runtime_checkable
+from uuid import UUID
+
+from eventsourcing.persistence import Mapper
+
+from warmcase.clock import require_aware
+from warmcase.errors import StoreError
+from warmcase.events import Event
+from warmcase.personal import Keyring
+from warmcase.projections.projection import Meta
+from warmcase_adapters.codec import Codec
+from warmcase_adapters.mapper import BACKDATED_MICROS, EventMapper, micros_since_epoch
+
+DEFAULT_PAGE_SIZE = 2000
+"""Rows per read: large enough that per-query costs vanish, small enough to stay light."""
+
+RawRow = tuple[int, Any, int, str, bytes, int]
+"""An undecoded event: position, originator id, version, type name, state, recorded µs."""
+
+Recorded = tuple[Event, Meta]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@runtime_checkable
+class RawStore(Protocol):
+    """What a store's recorder offers for reading history and keeping checkpoints."""
+
+    def last_position(self) -> int:
+        """The position of the last recorded event (0 when there is none)."""
+        ...
+
+    def position_at(self, moment: datetime) -> int:
+        """The last position recorded at or before `moment` (0 when none)."""
+        ...
+
+    def recorded_micros_at_or_before(self, position: int) -> int | None:
+        """Recorded time (µs) of the last event at or before `position`; None if none."""
+        ...
+
+    def raw_rows(
+        self,
+        *,
+        after: int,
+        upto: int,
+        topics: Sequence[str] = (),
+        effective_upto: int | None = None,
+        backdated_only: bool = False,
+        limit: int,
+    ) -> list[RawRow]:
+        """Undecoded events with after < position <= upto, in position order, at most `limit`."""
+        ...
+
+    def save_checkpoint(self, name: str, position: int, state: bytes) -> None:
+        """Keep `state` as checkpoint `name` at `position`; a second save there is ignored."""
+        ...
+
+    def select_checkpoint(self, name: str, at_or_before: int) -> tuple[int, bytes] | None:
+        """The latest checkpoint `name` at or before a position, as (position, state)."""
+        ...
+
+    def checkpoint_positions(self, name: str) -> list[int]:
+        """The positions checkpoint `name` was saved at, ascending."""
+        ...
+
+    def drop_checkpoints(self, name: str) -> None:
+        """Forget every checkpoint `name`."""
+        ...
+
+
+KeyLookup = Callable[[str], bytes | None]
+"""A subject's existing key, or None."""
+
+
+@runtime_checkable
+class BatchKeyring(Protocol):
+    """A keyring that can look up many keys cheaply in one short session."""
+
+    def reading(self) -> AbstractContextManager[KeyLookup]:
+        """A lookup of existing keys, valid until the context ends."""
+        ...
+
+
+@contextmanager
+def key_session(keyring: Keyring) -> Iterator[KeyLookup]:
+    """Existing keys of `keyring`, through one session where the keyring offers one."""
+    if isinstance(keyring, BatchKeyring):
+        with keyring.reading() as lookup:
+            yield lookup
+    else:
+        yield lambda subject: keyring.key_for(subject, create=False)
+
+
+class PageKeyring(Keyring):
+    """A keyring that reads each subject's key once: use a fresh one per page.
+
+    The stores' keyrings read the key table on every call (another process may
+    destroy a key at any moment); within one page of a read, one lookup per subject
+    is enough, and the next page, with a new PageKeyring, sees any erasure since.
+    """
+
+    def __init__(self, keyring: Keyring, lookup: KeyLookup | None = None) -> None:
+        self._keyring = keyring
+        self._lookup = lookup or (lambda subject: keyring.key_for(subject, create=False))
+        self._keys: dict[str, bytes | None] = {}
+
+    def key_for(self, subject: str, *, create: bool) -> bytes | None:
+        """The subject's key, from this page's cache or the store (made if `create`)."""
+        try:
+            key = self._keys[subject]
+        except KeyError:
+            key = self._keys[subject] = self._lookup(subject)
+        if key is None and create:
+            key = self._keys[subject] = self._keyring.key_for(subject, create=True)
+        return key
+
+    def destroy(self, subject: str) -> bool:
+        """Destroy the subject's key in the store."""
+        self._keys.pop(subject, None)
+        return self._keyring.destroy(subject)
+
+    def id_digest(self, id_number: str) -> str:
+        """Keyed hash of `id_number` under the store's secret."""
+        return self._keyring.id_digest(id_number)
+
+
+class _ErasedSince(Exception):
+    """A state holds the plaintext of a subject whose key is gone."""
+
+
+class _NoNewKeys(PageKeyring):
+    """Seals only under existing keys: a missing key means the subject was erased."""
+
+    def key_for(self, subject: str, *, create: bool) -> bytes | None:
+        """The subject's existing key; _ErasedSince where a new one would be made."""
+        key = super().key_for(subject, create=False)
+        if key is None and create:
+            raise _ErasedSince(subject)
+        return key
+
+
+class StoreHistory:
+    """:class:`warmcase.projections.history.History` over a store's recorder."""
+
+    def __init__(
+        self, store: RawStore, mapper: EventMapper, *, page_size: int = DEFAULT_PAGE_SIZE
+    ) -> None:
+        if page_size < 1:
+            msg = f"page_size must be at least 1, got {page_size}"
+            raise ValueError(msg)
+        self.store = store
+        self.mapper = mapper
+        self.page_size = page_size
+
+    # -- positions and times --------------------------------------------------------------
+
+    def last_position(self) -> int:
+        """The position of the last recorded event (0 when there is none)."""
+        return self.store.last_position()
+
+    def position_at(self, moment: datetime) -> int:
+        """The last position recorded at or before `moment` (0 when none)."""
+        return self.store.position_at(require_aware(moment, "moment"))
+
+    def recorded_at(self, position: int) -> datetime | None:
+        """When the history as of `position` was recorded (None for position 0).
+
+        That is the recorded time of the last event at or before `position`, so a
+        position left empty by a rolled-back write still has a time.
+        """
+        if position <= 0:
+            return None
+        micros = self.store.recorded_micros_at_or_before(position)
+        return None if micros is None else _EPOCH + timedelta(microseconds=micros)
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def read(
+        self, *, after: int, upto: int, types: frozenset[str] | None = None
+    ) -> Iterator[Recorded]:
+        """Events with after < position <= upto, of `types` if given, in position order."""
+        for page in self.read_pages(after=after, upto=upto, types=types):
+            yield from page
+
+    def read_pages(
+        self, *, after: int, upto: int, types: frozenset[str] | None = None
+    ) -> Iterator[list[Recorded]]:
+        """Like :meth:`read`, one list per page: one pass can feed several projections."""
+        return self._pages(after, upto, types, effective_upto=None, backdated_only=False)
+
+    def read_effective(
+        self,
+        *,
+        after: int,
+        upto: int,
+        effective_upto: datetime,
+        types: frozenset[str] | None = None,
+    ) -> Iterator[Recorded]:
+        """Like :meth:`read`, keeping only events effective at or before `effective_upto`.
+
+        Events recorded up to the slack after `effective_upto` are filtered as they
+        are scanned; any later one effective by then was entered late by more than
+        the slack, so only the stores' small index of backdated rows is searched.
+        """
+        effective = micros_since_epoch(require_aware(effective_upto, "effective_upto"))
+        slack_end = _EPOCH + timedelta(microseconds=effective + BACKDATED_MICROS)
+        split = min(max(after, self.store.position_at(slack_end)), upto)
+        for start, stop, backdated_only in ((after, split, False), (split, upto, True)):
+            for page in self._pages(
+                start, stop, types, effective_upto=effective, backdated_only=backdated_only
+            ):
+                yield from page
+
+    def _pages(
+        self,
+        after: int,
+        upto: int,
+        types: frozenset[str] | None,
+        *,
+        effective_upto: int | None,
+        backdated_only: bool,
+    ) -> Iterator[list[Recorded]]:
+        if types is not None and not types:
+            return
+        topics = () if types is None else tuple(sorted(types))
+        page_size = self.page_size
+        keyring = self.mapper.codec.keyring
+        stream_ids: dict[Any, UUID] = {}
+        while after < upto:
+            rows = self.store.raw_rows(
+                after=after,
+                upto=upto,
+                topics=topics,
+                effective_upto=effective_upto,
+                backdated_only=backdated_only,
+                limit=page_size,
+            )
+            if not rows:
+                return
+            with key_session(keyring) as lookup:
+                page = self._decode(rows, Codec(PageKeyring(keyring, lookup)), stream_ids)
+            # Yielded outside the key session: nothing stays open while the caller folds.
+            yield page
+            if len(rows) < page_size:
+                return
+            after = rows[-1][0]
+
+    def _decode(
+        self, rows: list[RawRow], codec: Codec, stream_ids: dict[Any, UUID]
+    ) -> list[Recorded]:
+        event_of = self.mapper.event_of
+        page: list[Recorded] = []
+        append = page.append
+        last_micros = -1
+        recorded_at = _EPOCH
+        for position, originator_id, version, topic, state, micros in rows:
+            # Events of one write share a recorded time, and streams recur: reuse both.
+            if micros != last_micros:
+                recorded_at = _EPOCH + timedelta(microseconds=micros)
+                last_micros = micros
+            stream_id = stream_ids.get(originator_id)
+            if stream_id is None:
+                stream_id = stream_ids[originator_id] = _as_uuid(originator_id)
+            append(
+                (
+                    event_of(topic, state, codec),
+                    Meta(position, recorded_at, stream_id, version),
+                )
+            )
+        return page
+
+    # -- checkpoints ----------------------------------------------------------------------
+
+    def checkpoint(self, name: str, *, at_or_before: int) -> tuple[int, Any] | None:
+        """The latest saved state of projection `name` at or before a position."""
+        found = self.store.select_checkpoint(name, at_or_before)
+        if found is None:
+            return None
+        position, state = found
+        keyring = self.mapper.codec.keyring
+        with key_session(keyring) as lookup:
+            return position, Codec(PageKeyring(keyring, lookup)).decode(state)
+
+    def save_checkpoint(self, name: str, position: int, state: Any) -> None:
+        """Keep the folded state of projection `name` at `position`.
+
+        Saving the same name and position again is harmless (the first is kept). A
+        state that still holds plaintext of a subject erased since it was folded is
+        not saved: sealing it would need a new key, and would bring the data back.
+        """
+        keyring = self.mapper.codec.keyring
+        try:
+            with key_session(keyring) as lookup:
+                encoded = Codec(_NoNewKeys(keyring, lookup)).encode(state)
+        except _ErasedSince:
+            return
+        self.store.save_checkpoint(name, position, encoded)
+
+    def checkpoint_positions(self, name: str) -> list[int]:
+        """The positions checkpoint `name` was saved at, ascending."""
+        return self.store.checkpoint_positions(name)
+
+    def drop_checkpoints(self, name: str) -> None:
+        """Forget every checkpoint of `name` (e.g. after its rules changed)."""
+        self.store.drop_checkpoints(name)
+
+
+def _as_uuid(originator_id: UUID | str) -> UUID:
+    return originator_id if isinstance(originator_id, UUID) else UUID(originator_id)
+
+
+def history_for(
+    recorder: object, mapper: Mapper[Any], *, page_size: int = DEFAULT_PAGE_SIZE
+) -> StoreHistory:
+    """The history of the store `recorder` belongs to (SQLite, PostgreSQL or memory)."""
+    if not isinstance(mapper, EventMapper):
+        msg = f"a {type(mapper).__name__} cannot decode warmcase events: use its EventMapper"
+        raise StoreError(msg)
+    if not isinstance(recorder, RawStore):
+        msg = (
+            f"a {type(recorder).__name__} cannot serve projections: open the store with "
+            f"warmcase.open, whose recorders keep the time index and checkpoints"
+        )
+        raise StoreError(msg)
+    return StoreHistory(recorder, mapper, page_size=page_size)
