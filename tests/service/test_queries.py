@@ -76,6 +76,8 @@ def test_a_backdated_correction_changes_later_books_but_not_earlier_ones(
     assert on_hand(books, effective=at(12), as_of=at(14)) == 100
     assert on_hand(books, effective=at(10, 18), as_of=at(16)) == 100
     assert on_hand(books, effective=date(2027, 1, 12), as_of=at(16)) == 90
+    assert on_hand(books, effective=date(2027, 1, 12), as_of=date(2027, 1, 14)) == 100
+    assert on_hand(books, effective=date(2027, 1, 12), as_of=date(2027, 1, 15)) == 90
     assert on_hand(books) == 90
 
 

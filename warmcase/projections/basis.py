@@ -1,6 +1,7 @@
 """The basis of an answer: the point in both clocks it was computed at.
 
-``as_of`` says what the books said: a recorded time or a global position.
+``as_of`` says what the books said: a recorded time (a date means the end of that
+day) or a global position.
 ``effective`` says what was true in the world: a valid time (a date means the end
 of that day in the campaign's time zone), as known at ``as_of``. Asking again with
 the basis of an answer gives the identical answer, whatever was appended since.
@@ -17,7 +18,7 @@ from warmcase.clock import DEFAULT_TIMEZONE, require_aware, zone
 from warmcase.errors import InvalidCommand
 from warmcase.projections.history import History
 
-AsOf = datetime | int | None
+AsOf = datetime | date | int | None
 Effective = datetime | date | None
 
 
@@ -56,16 +57,21 @@ def resolve(
     last = history.last_position()
     if as_of is None:
         position = last
-    elif isinstance(as_of, bool) or not isinstance(as_of, int | datetime):
-        msg = f"as_of must be a datetime (recorded time) or an int (position), got {as_of!r}"
+    elif isinstance(as_of, bool) or not isinstance(as_of, int | date):
+        msg = (
+            f"as_of must be a datetime (recorded time), a date (its end) or an int "
+            f"(position), got {as_of!r}"
+        )
         raise InvalidCommand(msg)
     elif isinstance(as_of, int):
         if as_of < 0:
             msg = f"as_of position {as_of} is negative; positions start at 1 (0 = before any)"
             raise InvalidCommand(msg)
         position = min(as_of, last)
-    else:
+    elif isinstance(as_of, datetime):
         position = history.position_at(require_aware(as_of, "as_of"))
+    else:
+        position = history.position_at(end_of_day(as_of, timezone))
     recorded_at = history.recorded_at(position) if position else None
     if effective is None:
         moment = now if as_of is None else (recorded_at or now)
