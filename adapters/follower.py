@@ -1,0 +1,327 @@
+"""A projection as a follower of the store: its view kept up to date, each event folded once.
+
+A follower reads the events after its view's position, folds them with the
+projection's rules and saves the new state with the new position in one write
+(:mod:`warmcase_adapters.views`), compare-and-set on the position it started
+from. So a process killed at any moment leaves the view at its last save and a
+restart goes on from there, and of two followers of one view only one save of a
+given stretch of history succeeds: the other reloads the winner's view and goes
+on from its position. No event is folded twice, none is skipped.
+
+::
+
+    follower = Follower(app, StockLevels())
+    follower.run_once()  # catch up now
+    position, state = follower.view()
+    follower.run(stop)  # or keep following until `stop` is set
+
+On PostgreSQL a follower wakes on the NOTIFY every insert sends on the events
+table's channel, with polling as a fallback; on SQLite and in memory it polls.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any, Generic, Protocol, TypeVar
+
+from eventsourcing.persistence import InterfaceError, OperationalError
+from eventsourcing.sqlite import SQLiteDatastore
+
+from warmcase.app import Warmcase
+from warmcase.errors import StoreError, WarmcaseError
+from warmcase.personal import Keyring
+from warmcase.projections.history import History
+from warmcase.projections.projection import Projection
+from warmcase_adapters.codec import Codec
+from warmcase_adapters.history import history_for
+from warmcase_adapters.mapper import EventMapper
+from warmcase_adapters.memory_store import MemoryApplicationRecorder
+from warmcase_adapters.views import ViewStore, views_for
+
+S = TypeVar("S")
+
+DEFAULT_BATCH_SIZE = 1000
+
+
+class ProjectionFailed(WarmcaseError):
+    """A projection's rule raised on an event; the view stays at its last saved batch."""
+
+    def __init__(self, projection: str, position: int, event_type: str, cause: Exception) -> None:
+        self.projection = projection
+        self.position = position
+        self.event_type = event_type
+        super().__init__(
+            f"projection {projection!r} failed on the {event_type} event at position "
+            f"{position}: {type(cause).__name__}: {cause}; its view stays at the last batch "
+            f"saved before it, and following stops until the rule is fixed (bump the "
+            f"projection's version if the fix changes what earlier events gave)"
+        )
+
+
+class _ErasedSince(Exception):
+    """A folded state holds the plaintext of a subject whose key is gone."""
+
+
+class _ExistingKeys(Keyring):
+    """Seals a view only under keys that exist, each read once per encoding.
+
+    Every subject in a view got its key when its events were stored; one with no key
+    now was erased since it was folded. Making it a new key would store again the
+    plaintext the follower still holds in memory.
+    """
+
+    def __init__(self, keyring: Keyring) -> None:
+        self._keyring = keyring
+        self._keys: dict[str, bytes | None] = {}
+
+    def key_for(self, subject: str, *, create: bool) -> bytes | None:
+        """The subject's existing key; _ErasedSince where a new one would be made."""
+        if subject not in self._keys:
+            self._keys[subject] = self._keyring.key_for(subject, create=False)
+        key = self._keys[subject]
+        if key is None and create:
+            raise _ErasedSince(subject)
+        return key
+
+    def destroy(self, subject: str) -> bool:
+        """Destroy the subject's key in the store."""
+        self._keys.pop(subject, None)
+        return self._keyring.destroy(subject)
+
+    def id_digest(self, id_number: str) -> str:
+        """Keyed hash of `id_number` under the store's secret."""
+        return self._keyring.id_digest(id_number)
+
+
+class _Committed(Generic[S]):
+    """A view as saved: `stored` is False until the first save makes its row."""
+
+    __slots__ = ("position", "state", "stored")
+
+    def __init__(self, position: int, state: S, *, stored: bool) -> None:
+        self.position = position
+        self.state = state
+        self.stored = stored
+
+
+class Follower(Generic[S]):
+    """Keeps the view of `projection` in `app`'s store up to date with its history."""
+
+    def __init__(
+        self,
+        app: Warmcase,
+        projection: Projection[S],
+        *,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        history: History | None = None,
+        views: ViewStore | None = None,
+    ) -> None:
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            msg = f"batch_size must be a whole number of events, 1 or more; got {batch_size!r}"
+            raise ValueError(msg)
+        mapper = app.mapper
+        if not isinstance(mapper, EventMapper):
+            msg = f"a follower needs warmcase's EventMapper to encode views, not {mapper!r}"
+            raise StoreError(msg)
+        if history is None:
+            history = history_for(app.recorder, mapper)
+        self.app = app
+        self.projection = projection
+        self.batch_size = batch_size
+        self.name = projection.checkpoint_name
+        self._keyring = mapper.codec.keyring
+        self._history = history
+        self._views = views_for(app.recorder) if views is None else views
+        self._committed: _Committed[S] | None = None
+
+    # -- reading the view
+
+    def view(self) -> tuple[int, S]:
+        """The position and state of the view as saved in the store."""
+        committed = self._load()
+        return committed.position, committed.state
+
+    def _load(self) -> _Committed[S]:
+        found = self._views.load(self.name)
+        if found is None:
+            return _Committed(0, self.projection.initial(), stored=False)
+        position, data = found
+        state: S = Codec(_ExistingKeys(self._keyring)).decode(data)
+        return _Committed(position, state, stored=True)
+
+    def _encode(self, state: S) -> bytes | None:
+        """`state` in the application's codec; None if it holds plaintext erased since."""
+        try:
+            return Codec(_ExistingKeys(self._keyring)).encode(state)
+        except _ErasedSince:
+            return None
+
+    # -- following
+
+    def run_once(self) -> int:
+        """Catch the view up to the last recorded position, saving once per batch; the
+        number of events this call folded into the saved view."""
+        target = self._history.last_position()
+        applied = 0
+        while True:
+            committed = self._load() if self._committed is None else self._committed
+            self._committed = committed
+            if committed.position >= target:
+                return applied
+            # A failed rule leaves nothing cached that the failed batch touched.
+            self._committed = None
+            state, upto, count = self._fold_batch(committed, target)
+            encoded = self._encode(state)
+            if encoded is None:
+                # Fold the batch again from the saved view: the erased subject's values
+                # now read as erased there and in the events.
+                continue
+            saved = self._views.save(
+                self.name,
+                expected=committed.position if committed.stored else None,
+                position=upto,
+                state=encoded,
+            )
+            if saved:
+                self._committed = _Committed(upto, state, stored=True)
+                applied += count
+            # Otherwise another follower saved first: the next turn reloads its view.
+
+    def _fold_batch(self, committed: _Committed[S], target: int) -> tuple[S, int, int]:
+        """The state after up to `batch_size` more events, the position it is folded up
+        to, and how many events it took."""
+        types = self.projection.reads
+        state, after, count = committed.state, committed.position, 0
+        # Reads go in windows of positions, so a projection that reads few types still
+        # saves once per batch of its own events, not once per window.
+        while after < target and count < self.batch_size:
+            upto = min(target, after + self.batch_size)
+            for event, meta in self._history.read(after=after, upto=upto, types=types):
+                try:
+                    state = self.projection.apply(state, event, meta)
+                except Exception as error:
+                    raise ProjectionFailed(
+                        self.name, meta.position, event.type_name, error
+                    ) from error
+                count += 1
+            after = upto
+        return state, after, count
+
+    def run(self, stop: threading.Event, poll_seconds: float = 0.5) -> None:
+        """Follow until `stop` is set: catch up, then wait for new events (NOTIFY on
+        PostgreSQL, every `poll_seconds` at most in any case).
+
+        A lost connection or a busy database is retried after `poll_seconds`; a failing
+        rule stops the follower with :class:`ProjectionFailed`.
+        """
+        wake = _wake_up_for(self.app.recorder)
+        try:
+            while not stop.is_set():
+                try:
+                    self.run_once()
+                except (OperationalError, InterfaceError):
+                    self._committed = None
+                wake.wait(stop, poll_seconds)
+        finally:
+            wake.close()
+
+
+# -- waking up
+
+
+class _WakeUp(Protocol):
+    def wait(self, stop: threading.Event, seconds: float) -> None:
+        """Return when new events may be there, `stop` is set, or `seconds` have passed."""
+        ...
+
+    def close(self) -> None:
+        """Release what waiting holds."""
+        ...
+
+
+class _Poll:
+    """Waking up on a timer only."""
+
+    def wait(self, stop: threading.Event, seconds: float) -> None:
+        """Return when `stop` is set or `seconds` have passed."""
+        stop.wait(seconds)
+
+    def close(self) -> None:
+        """Nothing is held."""
+
+
+class _Notifications:
+    """Waking up on the NOTIFY that PostgreSQL inserts send, polling if the channel fails.
+
+    LISTEN starts before the first catch-up, so a notification of an insert committed
+    while catching up is queued on the connection, not missed.
+    """
+
+    _SLICE_SECONDS = 0.1
+    """How often `stop` is checked while waiting."""
+
+    def __init__(self, recorder: Any) -> None:
+        self._recorder = recorder
+        self._connection: Any = None
+        self._listen()
+
+    def _listen(self) -> None:
+        # Imported here, so a SQLite store never loads psycopg.
+        import psycopg  # noqa: PLC0415
+        from psycopg.sql import SQL, Identifier  # noqa: PLC0415
+
+        try:
+            options = {"connect_timeout": 10, **self._recorder.datastore.pool.kwargs}
+            connection = psycopg.connect(**options, autocommit=True)
+            connection.execute(SQL("LISTEN {}").format(Identifier(self._recorder.channel_name)))
+        except psycopg.Error:
+            self._connection = None
+            return
+        self._connection = connection
+
+    def wait(self, stop: threading.Event, seconds: float) -> None:
+        """Return on a notification, when `stop` is set, or after `seconds`."""
+        import psycopg  # noqa: PLC0415
+
+        if self._connection is None:
+            stop.wait(seconds)
+            self._listen()
+            return
+        deadline = time.monotonic() + seconds
+        try:
+            while not stop.is_set():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return
+                notified = False
+                for _ in self._connection.notifies(
+                    timeout=min(left, self._SLICE_SECONDS), stop_after=1
+                ):
+                    notified = True
+                if notified:
+                    # One catch-up covers every insert notified so far.
+                    for _ in self._connection.notifies(timeout=0):
+                        pass
+                    return
+        except psycopg.Error:
+            self.close()
+
+    def close(self) -> None:
+        """Close the listening connection."""
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+
+def _wake_up_for(recorder: object) -> _WakeUp:
+    if isinstance(recorder, MemoryApplicationRecorder) or isinstance(
+        getattr(recorder, "datastore", None), SQLiteDatastore
+    ):
+        return _Poll()
+    # Imported last, so a SQLite or memory store never loads psycopg.
+    from eventsourcing.postgres import PostgresApplicationRecorder  # noqa: PLC0415
+
+    if isinstance(recorder, PostgresApplicationRecorder):
+        return _Notifications(recorder)
+    return _Poll()
