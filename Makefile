@@ -26,8 +26,12 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
+# Projection benchmark options; the issue's full size is PROJECTIONS_BENCH_ARGS='--events 1000000'.
+PROJECTIONS_BENCH_ARGS ?= --events 100000
+
 bench: $(STAMP)
 	$(PY) -m benchmarks.commands
+	$(PY) -m benchmarks.projections $(PROJECTIONS_BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .hypothesis

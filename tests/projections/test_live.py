@@ -134,3 +134,20 @@ def test_checkpoint_spacing_must_be_positive() -> None:
     """A spacing of zero positions would save a checkpoint at every step forever: refused."""
     with pytest.raises(ValueError, match="checkpoint_every must be a positive"):
         LiveViews(ListHistory([]), checkpoint_every=0)
+
+
+def test_folding_leaves_the_cycle_collector_as_it_found_it() -> None:
+    """Folds run with cycle collection off (states are acyclic), and the collector is on again
+    afterwards, or still off if the embedding service had turned it off."""
+    import gc  # noqa: PLC0415 - only this test touches the collector
+
+    views = LiveViews(ListHistory([]), checkpoint_every=10)
+    assert gc.isenabled()
+    views.rebuild([StockLevels()])
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        views.rebuild([StockLevels()])
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -12,10 +12,12 @@ event.
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import attrs
@@ -63,6 +65,19 @@ class RebuildReport:
             "seconds": self.seconds,
             "events_per_second": self.events_per_second,
         }
+
+
+@contextmanager
+def folding() -> Iterator[None]:
+    """No cycle collection while folding: states are acyclic persistent structures, and
+    the collector's full passes over a large state cost more than the fold itself."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 class _Held:
@@ -129,7 +144,7 @@ class LiveViews:
     def prefix(self, projection: Projection[S], upto: int) -> S:
         """The state after every event up to position `upto`, saving checkpoints it crosses."""
         held = self._of(projection)
-        with held.lock:
+        with held.lock, folding():
             start = held.nearest(upto)
             saved = self.history.checkpoint(projection.checkpoint_name, at_or_before=upto)
             if saved is not None and (start is None or saved[0] > start[0]):
@@ -185,6 +200,25 @@ class LiveViews:
         upto = self.history.last_position() if upto is None else upto
         types = frozenset().union(*(projection.reads for projection in projections))
         states = [projection.initial() for projection in projections]
+        with folding():
+            events, saved = self._fold_all(projections, states, upto, types)
+        for projection, state in zip(projections, states, strict=True):
+            self._of(projection).hold(upto, state, boundary=False)
+        return RebuildReport(
+            projections=tuple(projection.name for projection in projections),
+            events=events,
+            position=upto,
+            checkpoints=saved,
+            seconds=time.perf_counter() - began,
+        )
+
+    def _fold_all(
+        self,
+        projections: Sequence[Projection[Any]],
+        states: list[Any],
+        upto: int,
+        types: frozenset[str],
+    ) -> tuple[int, int]:
         readers = [projection.reads for projection in projections]
         spacings = [self.spacing(projection) for projection in projections]
         boundaries = spacings.copy()
@@ -202,15 +236,7 @@ class LiveViews:
             while boundaries[index] <= upto:
                 saved += self._save(projection, boundaries[index], states[index])
                 boundaries[index] += spacings[index]
-        for projection, state in zip(projections, states, strict=True):
-            self._of(projection).hold(upto, state, boundary=False)
-        return RebuildReport(
-            projections=tuple(projection.name for projection in projections),
-            events=events,
-            position=upto,
-            checkpoints=saved,
-            seconds=time.perf_counter() - began,
-        )
+        return events, saved
 
     def _save(self, projection: Projection[Any], boundary: int, state: Any) -> int:
         if self.save_checkpoints:

@@ -1,0 +1,444 @@
+"""Projection rebuilds and as-of answers on a large SQLite store, against their baselines.
+
+Full rebuild of the four standard projections (StockLevels, Coverage, DuplicateAid,
+AuditTrail), in events of the store per second, three ways in the same run:
+
+- (w) warmcase: ``app.rebuild()`` (one paged read of the store's history, every
+  projection folded from it, checkpoints saved every ``checkpoint_every`` positions);
+  also (w0), the same read and folds with no checkpoint saved, to show what saving costs;
+- (a) eventsourcing's own replay path: ``recorder.select_notifications`` pages,
+  ``mapper.to_domain_event`` per notification, recorded times per page from
+  ``recorder.recorded_times``, and the same four folds;
+- (b) the floor: raw sqlite3 paged reads of (rowid, topic, state) and msgpack decoding
+  with the store's codec, folding nothing.
+
+Each rebuild runs in a fresh subprocess (its peak resident memory is ru_maxrss), and the
+rounds interleave the variants so the machine's noise falls on all of them; the report
+quotes medians and ratios. Then, in another fresh process, 100 random (as-of position,
+effective time) points per projection are answered with ``app.query`` (checkpoints and
+short tails), and a few of them also by a full replay to the same point (the definition),
+whose answers must be equal.
+
+Run: ``python -m benchmarks.projections [--store PATH] [--events N]`` (generates the
+store with ``benchmarks.generate`` if it is missing); ``--profile`` prints where each
+projection's fold spends its time instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import os
+import pstats
+import random
+import resource
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import warmcase
+from benchmarks import generate
+from benchmarks.report import median, publish
+from warmcase.app import Warmcase
+from warmcase.events import Envelope
+from warmcase.projections.audit_trail import AuditTrail
+from warmcase.projections.coverage import Coverage
+from warmcase.projections.duplicate_aid import DuplicateAid
+from warmcase.projections.history import History
+from warmcase.projections.projection import Meta, Projection
+from warmcase.projections.stock import StockLevels
+
+PAGE = 2_000
+"""Rows per read in (a) and (b), as in warmcase's own history reads."""
+VARIANTS = ("w", "w0", "a", "b")
+LABELS = {
+    "w": "(w) warmcase `app.rebuild()`, checkpoints saved",
+    "w0": "(w0) warmcase history read + folds, no checkpoints",
+    "a": "(a) eventsourcing notifications + mapper + folds",
+    "b": "(b) raw sqlite3 pages + msgpack decode, no fold",
+}
+DEFAULT_STORE = Path("build/bench/store-1m.db")
+
+
+def standard() -> list[Projection[Any]]:
+    """The four standard projections, fresh."""
+    return [StockLevels(), Coverage(), DuplicateAid(), AuditTrail()]
+
+
+def _open(store: Path) -> Warmcase:
+    return warmcase.open(f"sqlite:///{store}")
+
+
+def _peak_mb() -> float:
+    # ru_maxrss is in KiB on Linux (bytes on macOS).
+    scale = 1024 * 1024 if sys.platform == "darwin" else 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / scale
+
+
+def _fold_all(
+    projections: Sequence[Projection[Any]], states: list[Any], event: Any, meta: Meta
+) -> None:
+    type_name = event.type_name
+    for index, projection in enumerate(projections):
+        if type_name in projection.reads:
+            states[index] = projection.apply(states[index], event, meta)
+
+
+# -- the rebuilds, one per child process ---------------------------------------------------
+
+
+def rebuild_warmcase(app: Warmcase) -> dict[str, Any]:
+    """(w): the application's own rebuild (checkpoints saved as it goes)."""
+    started = time.perf_counter()
+    report = app.rebuild()
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "read": report.events, "checkpoints": report.checkpoints}
+
+
+def rebuild_history(app: Warmcase) -> dict[str, Any]:
+    """(w0): one read of the history, the four folds, nothing saved."""
+    projections = standard()
+    history: History = app.history
+    started = time.perf_counter()
+    states = [projection.initial() for projection in projections]
+    types = frozenset().union(*(projection.reads for projection in projections))
+    read = 0
+    for event, meta in history.read(after=0, upto=history.last_position(), types=types):
+        read += 1
+        _fold_all(projections, states, event, meta)
+    return {"seconds": time.perf_counter() - started, "read": read, "checkpoints": 0}
+
+
+def rebuild_eventsourcing(app: Warmcase) -> dict[str, Any]:
+    """(a): eventsourcing's notifications and mapper, the same four folds."""
+    projections = standard()
+    recorder: Any = app.recorder
+    mapper = app.mapper
+    started = time.perf_counter()
+    states = [projection.initial() for projection in projections]
+    read = 0
+    start = 1
+    while True:
+        page = recorder.select_notifications(start=start, limit=PAGE)
+        if not page:
+            break
+        times = recorder.recorded_times(notification.id for notification in page)
+        for notification in page:
+            envelope: Envelope = mapper.to_domain_event(notification)  # type: ignore[assignment]
+            meta = Meta(
+                position=notification.id,
+                recorded_at=times[notification.id],
+                stream_id=envelope.originator_id,
+                version=envelope.originator_version,
+            )
+            _fold_all(projections, states, envelope.event, meta)
+            read += 1
+        start = page[-1].id + 1
+    return {"seconds": time.perf_counter() - started, "read": read, "checkpoints": 0}
+
+
+def read_floor(app: Warmcase, store: Path) -> dict[str, Any]:
+    """(b): raw sqlite3 pages and msgpack decoding, no fold."""
+    decode = app.mapper.codec.decode  # type: ignore[attr-defined]
+    connection = sqlite3.connect(store)
+    started = time.perf_counter()
+    read = 0
+    after = 0
+    while True:
+        rows = connection.execute(
+            "SELECT rowid, topic, state FROM stored_events WHERE rowid > ? ORDER BY rowid LIMIT ?",
+            (after, PAGE),
+        ).fetchall()
+        if not rows:
+            break
+        for _, _, state in rows:
+            decode(state)
+        read += len(rows)
+        after = rows[-1][0]
+    seconds = time.perf_counter() - started
+    connection.close()
+    return {"seconds": seconds, "read": read, "checkpoints": 0}
+
+
+def child(variant: str, store: Path) -> dict[str, Any]:
+    """Run one rebuild variant in this (fresh) process."""
+    app = _open(store)
+    try:
+        if variant == "w":
+            result = rebuild_warmcase(app)
+        elif variant == "w0":
+            result = rebuild_history(app)
+        elif variant == "a":
+            result = rebuild_eventsourcing(app)
+        elif variant == "b":
+            result = read_floor(app, store)
+        elif variant == "idle":
+            result = {"seconds": 0.0, "read": 0, "checkpoints": 0}
+        elif variant == "asof":
+            result = as_of_queries(
+                app,
+                points=int(os.environ["WARMCASE_BENCH_POINTS"]),
+                brute=int(os.environ["WARMCASE_BENCH_BRUTE"]),
+            )
+        else:
+            msg = f"unknown variant {variant!r}"
+            raise ValueError(msg)
+    finally:
+        app.close()
+    return {**result, "peak_mb": _peak_mb()}
+
+
+def in_child(variant: str, store: Path, **env: str) -> dict[str, Any]:
+    """Run `variant` in a fresh interpreter and return what it measured."""
+    completed = subprocess.run(
+        [sys.executable, "-m", "benchmarks.projections", "--child", variant, "--store", str(store)],
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+    )
+    result: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
+    return result
+
+
+# -- as-of answers ---------------------------------------------------------------------
+
+
+def _percentile(values: Sequence[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))]
+
+
+def as_of_queries(app: Warmcase, *, points: int, brute: int) -> dict[str, Any]:
+    """Latency of `points` random answers per projection; `brute` of them replayed in full."""
+    history = app.history
+    last = history.last_position()
+    # Deterministic, so every run asks the same questions; nothing here is secret.
+    rng = random.Random(2027)
+    figures: dict[str, Any] = {}
+    for projection in standard():
+        latencies: list[float] = []
+        replays: list[float] = []
+        mismatches = 0
+        for number in range(points):
+            position = rng.randint(1, last)
+            recorded = history.recorded_at(position)
+            assert recorded is not None
+            # Mostly a past effective time (what was true then, as known later).
+            effective = (
+                recorded - timedelta(days=rng.uniform(0, 20)) if rng.random() < 0.8 else recorded
+            )
+            started = time.perf_counter()
+            answer = app.query(projection, as_of=position, effective=effective)
+            latencies.append(time.perf_counter() - started)
+            if number < brute:
+                started = time.perf_counter()
+                replayed = projection.fold(
+                    history.read_effective(
+                        after=0,
+                        upto=answer.basis.position,
+                        effective_upto=answer.basis.effective,
+                        types=projection.reads,
+                    )
+                )
+                replays.append(time.perf_counter() - started)
+                mismatches += replayed != answer.state
+        figures[projection.name] = {
+            "latencies_s": latencies,
+            "median_ms": median(latencies) * 1000,
+            "p95_ms": _percentile(latencies, 0.95) * 1000,
+            "max_ms": max(latencies) * 1000,
+            "full_replay_s": replays,
+            "median_full_replay_ms": median(replays) * 1000 if replays else None,
+            "mismatches": mismatches,
+        }
+    return {"seconds": 0.0, "read": 0, "checkpoints": 0, "projections": figures}
+
+
+# -- profiling ---------------------------------------------------------------------------
+
+
+def profile(store: Path, top: int = 12) -> None:
+    """Print where each projection's fold spends its time (the read is timed apart)."""
+    app = _open(store)
+    history = app.history
+    last = history.last_position()
+    for projection in standard():
+        recorded = list(history.read(after=0, upto=last, types=projection.reads))
+        profiler = cProfile.Profile()
+        started = time.perf_counter()
+        profiler.enable()
+        projection.fold(recorded)
+        profiler.disable()
+        seconds = time.perf_counter() - started
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(top)
+        print(
+            f"\n=== {projection.name}: {len(recorded):,} events folded in {seconds:.1f} s "
+            f"(under the profiler) ==="
+        )
+        print(out.getvalue())
+        del recorded
+    app.close()
+
+
+# -- the run -----------------------------------------------------------------------------
+
+
+def ensure_store(store: Path, events: int) -> float | None:
+    """Generate the store if it is missing; the seconds it took (None if it existed)."""
+    if store.exists():
+        return None
+    store.parent.mkdir(parents=True, exist_ok=True)
+    print(f"Generating a store of about {events:,} events at {store} ...", flush=True)
+    started = time.perf_counter()
+    generate.generate(store, events=events)
+    return time.perf_counter() - started
+
+
+def store_events(store: Path) -> int:
+    """How many events the store holds."""
+    connection = sqlite3.connect(store)
+    try:
+        return int(connection.execute("SELECT count(*) FROM stored_events").fetchone()[0])
+    finally:
+        connection.close()
+
+
+def measure(store: Path, *, rounds: int, points: int, brute: int) -> dict[str, Any]:
+    """Every figure of a run, on an existing store."""
+    events = store_events(store)
+    runs: dict[str, list[dict[str, Any]]] = {variant: [] for variant in VARIANTS}
+    for round_number in range(rounds):
+        shift = round_number % len(VARIANTS)
+        for variant in VARIANTS[shift:] + VARIANTS[:shift]:
+            result = in_child(variant, store)
+            runs[variant].append(result)
+            print(
+                f"  round {round_number + 1}: {variant:<2} {result['seconds']:7.1f} s "
+                f"{events / result['seconds']:>9,.0f} events/s  peak {result['peak_mb']:,.0f} MB",
+                flush=True,
+            )
+    idle = in_child("idle", store)
+    asof = in_child(
+        "asof", store, WARMCASE_BENCH_POINTS=str(points), WARMCASE_BENCH_BRUTE=str(brute)
+    )
+    rate = {v: [events / r["seconds"] for r in runs[v]] for v in VARIANTS}
+    medians = {v: median(rate[v]) for v in VARIANTS}
+    return {
+        "store_events": events,
+        "rounds": rounds,
+        "page_rows": PAGE,
+        "rebuild": {
+            variant: {
+                "what": LABELS[variant],
+                "events_per_s": rate[variant],
+                "median_events_per_s": medians[variant],
+                "seconds": [r["seconds"] for r in runs[variant]],
+                "events_read": runs[variant][0]["read"],
+                "checkpoints_saved": runs[variant][0]["checkpoints"],
+                "peak_mb": [r["peak_mb"] for r in runs[variant]],
+                "median_peak_mb": median([r["peak_mb"] for r in runs[variant]]),
+            }
+            for variant in VARIANTS
+        },
+        "idle_process_peak_mb": idle["peak_mb"],
+        "ratio_w_to_a": medians["w"] / medians["a"],
+        "ratio_w_to_b": medians["w"] / medians["b"],
+        "ratio_w0_to_a": medians["w0"] / medians["a"],
+        "ratio_w0_to_b": medians["w0"] / medians["b"],
+        "as_of": {
+            "points_per_projection": points,
+            "full_replays_per_projection": brute,
+            "process_peak_mb": asof["peak_mb"],
+            **asof["projections"],
+        },
+    }
+
+
+def table(figures: dict[str, Any], generated: float | None) -> str:
+    """The Markdown tables of a run."""
+    events = figures["store_events"]
+    rebuild = figures["rebuild"]
+    lines = [
+        f"Store: {events:,} events (SQLite file, `benchmarks.generate`)"
+        + (f", generated in {generated:.0f} s" if generated else "")
+        + f"; {figures['rounds']} interleaved rounds, each rebuild in a fresh process.",
+        "",
+        "| full rebuild of the 4 standard projections | median events/s | vs (a) | vs (b) "
+        "| peak memory |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for variant in VARIANTS:
+        row = rebuild[variant]
+        rate = row["median_events_per_s"]
+        vs_a = rate / rebuild["a"]["median_events_per_s"]
+        vs_b = rate / rebuild["b"]["median_events_per_s"]
+        lines.append(
+            f"| {row['what']} | {rate:,.0f} | {vs_a:.2f} | {vs_b:.2f} "
+            f"| {row['median_peak_mb']:,.0f} MB |"
+        )
+    lines += [
+        "",
+        f"An idle process with the store open peaks at {figures['idle_process_peak_mb']:,.0f} MB.",
+        "",
+        "| as-of answer (`app.query`, random position and effective time) | median | p95 "
+        "| max | full replay to the same point (median) | answers equal |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    asof = figures["as_of"]
+    for name in ("stock", "coverage", "duplicate_aid", "audit_trail"):
+        row = asof.get(name)
+        if row is None:
+            continue
+        replay = row["median_full_replay_ms"]
+        checked = asof["full_replays_per_projection"]
+        lines.append(
+            f"| {name} ({asof['points_per_projection']} points) | {row['median_ms']:,.1f} ms "
+            f"| {row['p95_ms']:,.1f} ms | {row['max_ms']:,.0f} ms "
+            f"| {'-' if replay is None else f'{replay:,.0f} ms'} "
+            f"| {checked - row['mismatches']}/{checked} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Measure, print and publish (or run one child, or profile)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--store", type=Path, default=DEFAULT_STORE)
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--points", type=int, default=100)
+    parser.add_argument("--brute", type=int, default=3, help="as-of points also replayed in full")
+    parser.add_argument("--profile", action="store_true", help="profile each projection's fold")
+    parser.add_argument("--no-publish", action="store_true", help="print, write no docs")
+    parser.add_argument("--child", choices=(*VARIANTS, "idle", "asof"), help=argparse.SUPPRESS)
+    arguments = parser.parse_args(argv)
+    if arguments.child:
+        print(json.dumps(child(arguments.child, arguments.store)))
+        return 0
+    generated = ensure_store(arguments.store, arguments.events)
+    if arguments.profile:
+        profile(arguments.store)
+        return 0
+    figures = measure(
+        arguments.store, rounds=arguments.rounds, points=arguments.points, brute=arguments.brute
+    )
+    figures["generated_in_s"] = generated
+    text = table(figures, generated)
+    if arguments.no_publish:
+        print(text)
+    else:
+        publish("projections", figures, text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
