@@ -30,11 +30,10 @@ from eventsourcing.sqlite import SQLiteDatastore
 
 from warmcase.app import Warmcase
 from warmcase.errors import StoreError, WarmcaseError
-from warmcase.personal import Keyring
 from warmcase.projections.history import History
 from warmcase.projections.projection import Projection
 from warmcase_adapters.codec import Codec
-from warmcase_adapters.history import history_for
+from warmcase_adapters.history import ErasedSince, ExistingKeysOnly, history_for
 from warmcase_adapters.mapper import EventMapper
 from warmcase_adapters.memory_store import MemoryApplicationRecorder
 from warmcase_adapters.views import ViewStore, views_for
@@ -57,41 +56,6 @@ class ProjectionFailed(WarmcaseError):
             f"saved before it, and following stops until the rule is fixed (bump the "
             f"projection's version if the fix changes what earlier events gave)"
         )
-
-
-class _ErasedSince(Exception):
-    """A folded state holds the plaintext of a subject whose key is gone."""
-
-
-class _ExistingKeys(Keyring):
-    """Seals a view only under keys that exist, each read once per encoding.
-
-    Every subject in a view got its key when its events were stored; one with no key
-    now was erased since it was folded. Making it a new key would store again the
-    plaintext the follower still holds in memory.
-    """
-
-    def __init__(self, keyring: Keyring) -> None:
-        self._keyring = keyring
-        self._keys: dict[str, bytes | None] = {}
-
-    def key_for(self, subject: str, *, create: bool) -> bytes | None:
-        """The subject's existing key; _ErasedSince where a new one would be made."""
-        if subject not in self._keys:
-            self._keys[subject] = self._keyring.key_for(subject, create=False)
-        key = self._keys[subject]
-        if key is None and create:
-            raise _ErasedSince(subject)
-        return key
-
-    def destroy(self, subject: str) -> bool:
-        """Destroy the subject's key in the store."""
-        self._keys.pop(subject, None)
-        return self._keyring.destroy(subject)
-
-    def id_digest(self, id_number: str) -> str:
-        """Keyed hash of `id_number` under the store's secret."""
-        return self._keyring.id_digest(id_number)
 
 
 class _Committed(Generic[S]):
@@ -147,14 +111,14 @@ class Follower(Generic[S]):
         if found is None:
             return _Committed(0, self.projection.initial(), stored=False)
         position, data = found
-        state: S = Codec(_ExistingKeys(self._keyring)).decode(data)
+        state: S = Codec(ExistingKeysOnly(self._keyring)).decode(data)
         return _Committed(position, state, stored=True)
 
     def _encode(self, state: S) -> bytes | None:
         """`state` in the application's codec; None if it holds plaintext erased since."""
         try:
-            return Codec(_ExistingKeys(self._keyring)).encode(state)
-        except _ErasedSince:
+            return Codec(ExistingKeysOnly(self._keyring)).encode(state)
+        except ErasedSince:
             return None
 
     # -- following

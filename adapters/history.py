@@ -144,18 +144,18 @@ class PageKeyring(Keyring):
         return self._keyring.id_digest(id_number)
 
 
-class _ErasedSince(Exception):
+class ErasedSince(Exception):
     """A state holds the plaintext of a subject whose key is gone."""
 
 
-class _NoNewKeys(PageKeyring):
+class ExistingKeysOnly(PageKeyring):
     """Seals only under existing keys: a missing key means the subject was erased."""
 
     def key_for(self, subject: str, *, create: bool) -> bytes | None:
-        """The subject's existing key; _ErasedSince where a new one would be made."""
+        """The subject's existing key; ErasedSince where a new one would be made."""
         key = super().key_for(subject, create=False)
         if key is None and create:
-            raise _ErasedSince(subject)
+            raise ErasedSince(subject)
         return key
 
 
@@ -311,8 +311,8 @@ class StoreHistory:
         keyring = self.mapper.codec.keyring
         try:
             with key_session(keyring) as lookup:
-                encoded = Codec(_NoNewKeys(keyring, lookup)).encode(state)
-        except _ErasedSince:
+                encoded = Codec(ExistingKeysOnly(keyring, lookup)).encode(state)
+        except ErasedSince:
             return
         self.store.save_checkpoint(name, position, encoded)
 
