@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(PY) -m warmcase_adapters.demo
+	$(VENV)/bin/warmcase demo
 
 test: $(STAMP)
 	$(PY) -m pytest

@@ -87,6 +87,10 @@ class SeasonClock:
         return self.now
 
 
+#: Makes the (done, total) callback of one stage of the season, given the stage's label.
+Progress = Callable[[str], Callable[[int, int], None]]
+
+
 def progress(label: str) -> Callable[[int, int], None]:
     """A one-line progress counter on the terminal."""
     started = time.perf_counter()
@@ -117,7 +121,7 @@ class Season:
 
 
 def play(  # noqa: PLR0912, PLR0915 - the season, in order
-    app: Warmcase, clock: SeasonClock, rng: random.Random
+    app: Warmcase, clock: SeasonClock, rng: random.Random, progress: Progress = progress
 ) -> Season:
     """Play the season; returns what the summary needs."""
     refused: list[str] = []

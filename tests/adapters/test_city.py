@@ -1,4 +1,4 @@
-"""The benchmark store generator writes a valid season through the store's own recorder."""
+"""The city-scale season (`warmcase demo --scale city`) is valid and written as in production."""
 
 from __future__ import annotations
 
@@ -9,15 +9,15 @@ from pathlib import Path
 import pytest
 
 import warmcase
-from benchmarks import generate
 from warmcase.domain import household, lot, visit
+from warmcase_adapters import city
 
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int, Counter[str]]:
     """A generated store of about 5,000 events."""
     path = tmp_path_factory.mktemp("bench") / "season.db"
-    appended, refused = generate.generate(path, events=5_000, seed=7)
+    appended, refused = city.generate(path, events=5_000, seed=7)
     return path, appended, refused
 
 

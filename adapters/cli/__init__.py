@@ -1,0 +1,1 @@
+"""The `warmcase` command: demo, reports, audit trails, samples, imports, exports, workers."""

@@ -1,0 +1,5 @@
+"""`python -m warmcase_adapters.cli`: the same as the `warmcase` console script."""
+
+from warmcase_adapters.cli.main import main
+
+main()
