@@ -7,6 +7,8 @@ missing store file, an unreadable time).
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -28,8 +30,11 @@ DEFAULT_STORE = "demo-store/warmcase-demo.db"
 EXIT_REFUSED = 1
 EXIT_USAGE = 2
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+# Piped into a file or a CI log, rich would wrap every table at 80 columns; reports are
+# wider than that, so a non-terminal gets a wide page unless COLUMNS says otherwise.
+_PAGE = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 160
+console = Console(highlight=False, width=_PAGE)
+err_console = Console(stderr=True, highlight=False, width=_PAGE)
 
 StoreOption = Annotated[
     str,

@@ -37,6 +37,7 @@ from warmcase_adapters.cli.common import (
     is_url,
     sqlite_path,
 )
+from warmcase_adapters.cli.report import show_reports
 
 
 class Scale(enum.StrEnum):
@@ -86,6 +87,8 @@ def _street(path: Path, seed: int) -> None:
             # Deterministic for a seed; nothing here is secret.
             played = season.play(app, clock, random.Random(seed), _stage_bars(bars))  # noqa: S311
         season.report(app, played)
+        console.print()
+        show_reports(app, season.CAMPAIGN, console)
     finally:
         app.close()
 
