@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from warmcase_adapters.cli import demo, export, report, sample, trail
+from warmcase_adapters.cli import demo, export, import_ledger, report, sample, trail
 
 app = typer.Typer(
     name="warmcase",
@@ -26,7 +26,7 @@ def books() -> None:
     # A callback keeps `warmcase <command>` a group even while it has one command.
 
 
-for module in (demo, report, trail, sample, export):
+for module in (demo, report, trail, sample, import_ledger, export):
     module.register(app)
 
 

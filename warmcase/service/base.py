@@ -9,6 +9,7 @@ bounded number of times, before :class:`~warmcase.errors.ConcurrencyConflict`.
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -52,6 +53,7 @@ class ServiceBase(Application[UUID]):
         self._mapper = mapper
         self.keyring = keyring
         self.clock = clock
+        self._batches = threading.local()
         super().__init__(env)
 
     def construct_mapper(self) -> Mapper[UUID]:
@@ -88,6 +90,15 @@ class ServiceBase(Application[UUID]):
         effective_at: datetime | None = None,
     ) -> R:
         """Run `decide` and save every record it changed in one atomic write."""
+        batch: _Batch | None = getattr(self._batches, "current", None)
+        if batch is not None:
+            return batch.run(
+                decide,
+                actor=actor,
+                effective_at=effective_at,
+                now=self.clock(),
+                keyring=self.keyring,
+            )
         for attempt in range(self.max_attempts):
             now = self.clock()
             tx = Transaction(
@@ -112,6 +123,44 @@ class ServiceBase(Application[UUID]):
         msg = (
             f"gave up after {self.max_attempts} attempts: other writers kept changing the same "
             f"records; nothing was appended, so the command can be sent again"
+        )
+        raise ConcurrencyConflict(msg)
+
+    def atomically(self, commands: Callable[[], R]) -> R:
+        """Run `commands` (calls of this application's commands) as ONE atomic write.
+
+        Each command decides as usual and sees what the earlier ones decided, but
+        nothing is appended until `commands` returns; then every event of every
+        command is appended in one transaction. If `commands` raises, nothing is
+        appended: a command refused inside may be caught there, which leaves out
+        only that command. After a version conflict `commands` runs again from the
+        start, so it must keep no state of its own between runs. Queries inside it
+        read the store, not the pending commands. Nested calls join the outer one.
+        """
+        if getattr(self._batches, "current", None) is not None:
+            return commands()
+        for attempt in range(self.max_attempts):
+            batch = _Batch(self._load)
+            self._batches.current = batch
+            try:
+                result = commands()
+            finally:
+                self._batches.current = None
+            if not batch.envelopes:
+                return result
+            try:
+                self._commit(batch.envelopes)
+            except RecordConflictError:
+                time.sleep(random.uniform(0, 0.002 * 2**attempt))  # noqa: S311
+                continue
+            cache = self.repository.cache
+            if cache is not None:
+                for stream in batch.streams.values():
+                    cache.put(stream.id, stream)
+            return result
+        msg = (
+            f"gave up after {self.max_attempts} attempts: other writers kept changing the "
+            f"records of this batch; nothing was appended, so it can be sent again"
         )
         raise ConcurrencyConflict(msg)
 
@@ -180,3 +229,41 @@ class ServiceBase(Application[UUID]):
         if cache is not None:
             for _, stream in tx.touched():
                 cache.put(stream.id, stream)
+
+
+class _Batch:
+    """The commands of one :meth:`ServiceBase.atomically` call: their records and events."""
+
+    def __init__(self, load: Callable[[Kind[Any], str], Stream[Any] | None]) -> None:
+        self._load = load
+        self.streams: dict[UUID, Stream[Any]] = {}
+        """Records changed so far, in their new state; later commands load these."""
+        self.envelopes: list[Envelope] = []
+
+    def load(self, kind: Kind[Any], ref: str) -> Stream[Any] | None:
+        """A record as the batch has left it, else as the store has it."""
+        changed = self.streams.get(kind.stream_id(ref))
+        return changed if changed is not None else self._load(kind, ref)
+
+    def run(
+        self,
+        decide: Callable[[Transaction], R],
+        *,
+        actor: str,
+        effective_at: datetime | None,
+        now: datetime,
+        keyring: Keyring,
+    ) -> R:
+        """Decide one command against the batch; its events join the batch if it succeeds."""
+        tx = Transaction(
+            loader=self.load,
+            actor=actor,
+            at=effective_time(effective_at, now),
+            now=now,
+            keyring=keyring,
+        )
+        result = decide(tx)
+        self.envelopes.extend(tx.envelopes())
+        for _, stream in tx.touched():
+            self.streams[stream.id] = stream
+        return result
