@@ -32,6 +32,7 @@ PROJECTIONS_BENCH_ARGS ?= --events 100000
 bench: $(STAMP)
 	$(PY) -m benchmarks.commands
 	$(PY) -m benchmarks.projections $(PROJECTIONS_BENCH_ARGS)
+	$(PY) -m benchmarks.scale
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .hypothesis

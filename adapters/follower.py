@@ -29,9 +29,10 @@ from eventsourcing.persistence import InterfaceError, OperationalError
 from eventsourcing.sqlite import SQLiteDatastore
 
 from warmcase.app import Warmcase
-from warmcase.errors import StoreError, WarmcaseError
+from warmcase.errors import ProjectionFailed, StoreError
+from warmcase.events import Event
 from warmcase.projections.history import History
-from warmcase.projections.projection import Projection
+from warmcase.projections.projection import Meta, Projection
 from warmcase_adapters.codec import Codec
 from warmcase_adapters.history import ErasedSince, ExistingKeysOnly, history_for
 from warmcase_adapters.mapper import EventMapper
@@ -42,20 +43,7 @@ S = TypeVar("S")
 
 DEFAULT_BATCH_SIZE = 1000
 
-
-class ProjectionFailed(WarmcaseError):
-    """A projection's rule raised on an event; the view stays at its last saved batch."""
-
-    def __init__(self, projection: str, position: int, event_type: str, cause: Exception) -> None:
-        self.projection = projection
-        self.position = position
-        self.event_type = event_type
-        super().__init__(
-            f"projection {projection!r} failed on the {event_type} event at position "
-            f"{position}: {type(cause).__name__}: {cause}; its view stays at the last batch "
-            f"saved before it, and following stops until the rule is fixed (bump the "
-            f"projection's version if the fix changes what earlier events gave)"
-        )
+__all__ = ["DEFAULT_BATCH_SIZE", "Follower", "ProjectionFailed", "wake_up_for"]
 
 
 class _Committed(Generic[S]):
@@ -123,51 +111,83 @@ class Follower(Generic[S]):
 
     # -- following
 
+    # -- the steps of following, also driven by a worker over several views
+
+    def start(self) -> tuple[int, S]:
+        """The position and state folding goes on from: the saved view, kept in memory
+        after this follower's own saves."""
+        if self._committed is None:
+            self._committed = self._load()
+        return self._committed.position, self._committed.state
+
+    def apply(self, state: S, event: Event, meta: Meta) -> S:
+        """`state` after `event`, by the projection's rule; a rule that raises stops
+        following with :class:`ProjectionFailed`."""
+        try:
+            return self.projection.apply(state, event, meta)
+        except Exception as error:
+            # Nothing folded from the failed batch stays cached.
+            self._committed = None
+            raise ProjectionFailed(self.name, meta.position, event.type_name, error) from error
+
+    def save(self, position: int, state: S) -> bool:
+        """Save `state`, folded from :meth:`start` up to `position`, if the view still
+        holds what :meth:`start` gave; whether it did.
+
+        Refused when another follower saved first, or when `state` holds plaintext of a
+        subject erased since it was folded; either way the next :meth:`start` reloads
+        the saved view, and folding again from there reads the erased values as erased.
+        """
+        committed = self._committed
+        if committed is None:
+            msg = "save() needs the view start() gave, and it was dropped: call start() again"
+            raise StoreError(msg)
+        self._committed = None
+        encoded = self._encode(state)
+        if encoded is None:
+            return False
+        saved = self._views.save(
+            self.name,
+            expected=committed.position if committed.stored else None,
+            position=position,
+            state=encoded,
+        )
+        if saved:
+            self._committed = _Committed(position, state, stored=True)
+        return saved
+
+    def forget(self) -> None:
+        """Drop the view kept in memory: the next :meth:`start` reads the saved one."""
+        self._committed = None
+
+    # -- following
+
     def run_once(self) -> int:
         """Catch the view up to the last recorded position, saving once per batch; the
         number of events this call folded into the saved view."""
         target = self._history.last_position()
         applied = 0
         while True:
-            committed = self._load() if self._committed is None else self._committed
-            self._committed = committed
-            if committed.position >= target:
+            position, state = self.start()
+            if position >= target:
                 return applied
-            # A failed rule leaves nothing cached that the failed batch touched.
-            self._committed = None
-            state, upto, count = self._fold_batch(committed, target)
-            encoded = self._encode(state)
-            if encoded is None:
-                # Fold the batch again from the saved view: the erased subject's values
-                # now read as erased there and in the events.
-                continue
-            saved = self._views.save(
-                self.name,
-                expected=committed.position if committed.stored else None,
-                position=upto,
-                state=encoded,
-            )
-            if saved:
-                self._committed = _Committed(upto, state, stored=True)
+            state, upto, count = self._fold_batch(position, state, target)
+            if self.save(upto, state):
                 applied += count
-            # Otherwise another follower saved first: the next turn reloads its view.
+            # Otherwise another follower saved first, or an erasure came in between:
+            # the next turn reloads the saved view.
 
-    def _fold_batch(self, committed: _Committed[S], target: int) -> tuple[S, int, int]:
+    def _fold_batch(self, after: int, state: S, target: int) -> tuple[S, int, int]:
         """The state after up to `batch_size` more events, the position it is folded up
         to, and how many events it took."""
         types = self.projection.reads
-        state, after, count = committed.state, committed.position, 0
+        count = 0
         # Reads go in windows of positions, so a projection that reads few types still
         # saves once per batch of its own events, not once per window.
         while after < target and count < self.batch_size:
             upto = min(target, after + self.batch_size)
             for event, meta in self._history.read(after=after, upto=upto, types=types):
-                try:
-                    state = self.projection.apply(state, event, meta)
-                except Exception as error:
-                    raise ProjectionFailed(
-                        self.name, meta.position, event.type_name, error
-                    ) from error
+                state = self.apply(state, event, meta)
                 count += 1
             after = upto
         return state, after, count
@@ -179,13 +199,13 @@ class Follower(Generic[S]):
         A lost connection or a busy database is retried after `poll_seconds`; a failing
         rule stops the follower with :class:`ProjectionFailed`.
         """
-        wake = _wake_up_for(self.app.recorder)
+        wake = wake_up_for(self.app.recorder)
         try:
             while not stop.is_set():
                 try:
                     self.run_once()
                 except (OperationalError, InterfaceError):
-                    self._committed = None
+                    self.forget()
                 wake.wait(stop, poll_seconds)
         finally:
             wake.close()
@@ -194,7 +214,7 @@ class Follower(Generic[S]):
 # -- waking up
 
 
-class _WakeUp(Protocol):
+class WakeUp(Protocol):
     def wait(self, stop: threading.Event, seconds: float) -> None:
         """Return when new events may be there, `stop` is set, or `seconds` have passed."""
         ...
@@ -278,7 +298,8 @@ class _Notifications:
             self._connection = None
 
 
-def _wake_up_for(recorder: object) -> _WakeUp:
+def wake_up_for(recorder: object) -> WakeUp:
+    """How a follower of `recorder`'s store waits for new events."""
     if isinstance(recorder, MemoryApplicationRecorder) or isinstance(
         getattr(recorder, "datastore", None), SQLiteDatastore
     ):

@@ -75,6 +75,34 @@ def checkpoints_table_name(events_table_name: str) -> str:
     return events_table_name.removesuffix("_events") + "_checkpoints"
 
 
+#: The advisory lock every warmcase process takes while it creates the schema.
+SCHEMA_LOCK_KEY = 0x7761726D  # "warm"
+
+
+@contextmanager
+def schema_lock(datastore: PostgresDatastore) -> Iterator[None]:
+    """Hold the schema lock: one process at a time creates tables, types and functions.
+
+    Service processes started together all open the store. PostgreSQL does not make
+    concurrent ``CREATE ... IF NOT EXISTS`` or ``CREATE OR REPLACE FUNCTION`` safe:
+    the loser fails with "tuple concurrently updated" or a duplicate catalogue key.
+    A session-level advisory lock spans the several transactions eventsourcing
+    creates the schema in. It is held on a connection outside the datastore's pool,
+    which may have room for one connection only: the one the creation needs.
+    """
+    # eventsourcing builds its pool from a plain dict of connection settings.
+    pooled = cast("dict[str, Any]", datastore.pool.kwargs)
+    settings = {name: value for name, value in pooled.items() if name != "row_factory"}
+    try:
+        holder = psycopg.connect(**settings, autocommit=True)
+    except psycopg.Error as error:
+        raise OperationalError(str(error)) from error
+    with holder:
+        holder.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK_KEY,))
+        yield
+        # Closing the session releases the lock, also when the creation failed.
+
+
 def refuse_db_functions(datastore: PostgresDatastore) -> None:
     """Refuse the mode that skips the table lock (readers would miss events)."""
     if datastore.enable_db_functions:
@@ -196,6 +224,11 @@ class WarmcasePostgresApplicationRecorder(es_postgres.PostgresApplicationRecorde
             "DELETE FROM {schema}.{checkpoints} WHERE name = %s"
         ).format(schema=schema, checkpoints=checkpoints)
         self._raw_statements: dict[tuple[bool, bool, bool], Composed] = {}
+
+    def create_table(self) -> None:
+        """Create the schema if missing, one process at a time (see :func:`schema_lock`)."""
+        with schema_lock(self.datastore):
+            super().create_table()
 
     def _index_name(self, suffix: str) -> str:
         return f"{self.times_table_name}{suffix}"[: self.MAX_IDENTIFIER_LEN]
@@ -521,7 +554,7 @@ class PostgresKeyring(Keyring):
             schema=schema, table=table
         )
         self._vacuum = SQL("VACUUM (FULL) {schema}.{table}").format(schema=schema, table=table)
-        with datastore.get_connection() as conn:
+        with schema_lock(datastore), datastore.get_connection() as conn:
             conn.execute(
                 SQL(
                     "CREATE TABLE IF NOT EXISTS {schema}.{table} ("

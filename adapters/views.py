@@ -33,6 +33,7 @@ _CREATE_SQLITE = (
     "name TEXT PRIMARY KEY, position INTEGER NOT NULL, state BLOB NOT NULL)"
 )
 _SELECT_SQLITE = "SELECT position, state FROM warmcase_views WHERE name = ?"
+_POSITIONS_SQLITE = "SELECT name, position FROM warmcase_views ORDER BY name"
 _INSERT_SQLITE = "INSERT OR IGNORE INTO warmcase_views (name, position, state) VALUES (?, ?, ?)"
 _UPDATE_SQLITE = "UPDATE warmcase_views SET position = ?, state = ? WHERE name = ? AND position = ?"
 
@@ -65,6 +66,12 @@ class SQLiteViews:
             row = c.fetchone()
         return None if row is None else (int(row[0]), bytes(row[1]))
 
+    def positions(self) -> dict[str, int]:
+        """The position of every view kept in the store, by name (states not read)."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(_POSITIONS_SQLITE)
+            return {str(row[0]): int(row[1]) for row in c.fetchall()}
+
     def save(self, name: str, *, expected: int | None, position: int, state: bytes) -> bool:
         """Compare-and-set view `name` from `expected` to (`position`, `state`)."""
         # The store's write transactions begin IMMEDIATE: the check and the write
@@ -92,6 +99,9 @@ class PostgresViews:
         self._select = SQL("SELECT position, state FROM {table} WHERE name = %s").format(
             table=table
         )
+        self._positions = SQL("SELECT name, position FROM {table} ORDER BY name").format(
+            table=table
+        )
         self._insert = SQL(
             "INSERT INTO {table} (name, position, state) VALUES (%s, %s, %s) "
             "ON CONFLICT (name) DO NOTHING"
@@ -116,6 +126,12 @@ class PostgresViews:
         with self.datastore.get_connection() as conn:
             row: Any = conn.execute(self._select, (name,), prepare=True).fetchone()
         return None if row is None else (int(row["position"]), bytes(row["state"]))
+
+    def positions(self) -> dict[str, int]:
+        """The position of every view kept in the store, by name (states not read)."""
+        with self.datastore.get_connection() as conn:
+            rows: Any = conn.execute(self._positions).fetchall()
+        return {str(row["name"]): int(row["position"]) for row in rows}
 
     def save(self, name: str, *, expected: int | None, position: int, state: bytes) -> bool:
         """Compare-and-set view `name` from `expected` to (`position`, `state`)."""
@@ -150,6 +166,11 @@ class MemoryViews:
         with self._lock:
             return self._rows.get(name)
 
+    def positions(self) -> dict[str, int]:
+        """The position of every view kept beside the store, by name."""
+        with self._lock:
+            return {name: row[0] for name, row in sorted(self._rows.items())}
+
     def save(self, name: str, *, expected: int | None, position: int, state: bytes) -> bool:
         """Compare-and-set view `name` from `expected` to (`position`, `state`)."""
         with self._lock:
@@ -167,7 +188,7 @@ _MEMORY_VIEWS: weakref.WeakKeyDictionary[MemoryApplicationRecorder, MemoryViews]
 _MEMORY_LOCK = threading.Lock()
 
 
-def views_for(recorder: object) -> ViewStore:
+def views_for(recorder: object) -> SQLiteViews | PostgresViews | MemoryViews:
     """The view storage in the same database as `recorder`'s events."""
     datastore = getattr(recorder, "datastore", None)
     if isinstance(datastore, SQLiteDatastore):

@@ -50,3 +50,18 @@ class StoreError(WarmcaseError):
 
 class StoredHistoryError(WarmcaseError):
     """Stored history cannot be read (unknown event type, undecodable bytes)."""
+
+
+class ProjectionFailed(WarmcaseError):
+    """A projection's rule raised on an event; its view stays at its last saved batch."""
+
+    def __init__(self, projection: str, position: int, event_type: str, cause: Exception) -> None:
+        self.projection = projection
+        self.position = position
+        self.event_type = event_type
+        super().__init__(
+            f"projection {projection!r} failed on the {event_type} event at position "
+            f"{position}: {type(cause).__name__}: {cause}; its view stays at the last batch "
+            f"saved before it, and following stops until the rule is fixed (bump the "
+            f"projection's version if the fix changes what earlier events gave)"
+        )

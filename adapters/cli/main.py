@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import typer
 
-from warmcase_adapters.cli import demo, export, import_ledger, report, sample, trail
+from warmcase_adapters.cli import (
+    demo,
+    export,
+    import_ledger,
+    report,
+    sample,
+    trail,
+    worker,
+)
 
 app = typer.Typer(
     name="warmcase",
@@ -26,7 +34,7 @@ def books() -> None:
     # A callback keeps `warmcase <command>` a group even while it has one command.
 
 
-for module in (demo, report, trail, sample, import_ledger, export):
+for module in (demo, report, trail, sample, import_ledger, export, worker):
     module.register(app)
 
 

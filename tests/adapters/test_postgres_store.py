@@ -4,10 +4,11 @@ recorded-time index, keys, and its URLs."""
 from __future__ import annotations
 
 import itertools
+import multiprocessing
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import uuid4
@@ -601,3 +602,25 @@ def test_an_unreachable_server_is_reported(postgres_server: PostgresServer) -> N
     url = f"postgresql://warmcase:pw@127.0.0.1:{closed_port}/books?connect_timeout=2"
     with pytest.raises(StoreError, match="cannot reach the PostgreSQL store"):
         warmcase.open(url)
+
+
+def _open_and_close(url: str) -> str:
+    """Open the store at `url` in a fresh process and say how it went."""
+    try:
+        warmcase.open(url).close()
+    except Exception as error:
+        return f"{type(error).__name__}: {error}"
+    return "ok"
+
+
+@pytest.mark.slow
+def test_many_processes_can_open_a_new_store_at_the_same_moment(
+    postgres_database_factory: Callable[[], str],
+) -> None:
+    """Service processes started together all open one fresh database: schema creation is
+    serialised, so none fails on PostgreSQL's concurrent catalogue updates."""
+    for _ in range(3):
+        url = postgres_database_factory()
+        with multiprocessing.get_context("spawn").Pool(6) as pool:
+            outcomes = pool.map(_open_and_close, [url] * 6)
+        assert outcomes == ["ok"] * 6
