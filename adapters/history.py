@@ -17,17 +17,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any, Protocol, runtime_checkable
 from uuid import UUID
 
+import msgpack
 from eventsourcing.persistence import Mapper
+from pyrsistent import PMap, PSet, pmap, pset, pvector
 
 from warmcase.clock import require_aware
 from warmcase.errors import StoreError
-from warmcase.events import Event
-from warmcase.personal import Keyring
+from warmcase.events import Event, field_names
+from warmcase.personal import Keyring, Personal
 from warmcase.projections.projection import Meta
+from warmcase_adapters import codec as codec_
 from warmcase_adapters.codec import Codec
 from warmcase_adapters.mapper import BACKDATED_MICROS, EventMapper, micros_since_epoch
 
@@ -157,6 +161,126 @@ class ExistingKeysOnly(PageKeyring):
         if key is None and create:
             raise ErasedSince(subject)
         return key
+
+
+class CheckpointEncoder:
+    """:meth:`Codec.encode` of a whole folded state, in the same bytes, at less cost.
+
+    A checkpoint holds hundreds of thousands of values that msgpack cannot carry natively
+    (dates, personal values, persistent maps, value types), each packed on its own
+    inside an extension. The codec makes a new packer for each and tries the types in
+    turn; here one packer per nesting depth is kept, the type is looked up once, and a
+    personal value met again (a head's name in every entry of the trail) is sealed once:
+    the same ciphertext for the same subject, key and plaintext, as that would give.
+    Use one encoder per state: it remembers what it sealed.
+    """
+
+    def __init__(self, codec: Codec) -> None:
+        self.codec = codec
+        self._packers: list[Any] = []
+        self._depth = 0
+        self._sealed: dict[tuple[str, str], bytes] = {}
+        self._times: dict[int, Any] = {}
+        self._fields: dict[type, tuple[str, tuple[str, ...]] | None] = {}
+        self._by_type: dict[type, Callable[[Any], Any]] = {
+            UUID: self._uuid,
+            datetime: self._datetime,
+            date: self._date,
+            Decimal: self._decimal,
+            timedelta: self._timedelta,
+            Personal: self._personal,
+            type(pmap()): self._pmap,
+            type(pvector()): self._pvector,
+            type(pset()): self._pset,
+            frozenset: self._set,
+            set: self._set,
+        }
+
+    def encode(self, state: Any) -> bytes:
+        """The bytes :meth:`Codec.encode` gives for `state` (ciphertexts aside)."""
+        return self._pack(state)
+
+    def _pack(self, obj: Any) -> bytes:
+        depth = self._depth
+        if depth == len(self._packers):
+            self._packers.append(msgpack.Packer(default=self._default, use_bin_type=True))
+        self._depth = depth + 1
+        try:
+            packed: bytes = self._packers[depth].pack(obj)
+        finally:
+            self._depth = depth
+        return packed
+
+    def _default(self, obj: Any) -> Any:
+        handler = self._by_type.get(type(obj))
+        if handler is not None:
+            return handler(obj)
+        fields = self._value_fields(type(obj))
+        if fields is None:
+            # Anything else (a subclass, or not storable): as the codec has it.
+            return self.codec._default(obj)
+        name, names = fields
+        return _ext(codec_.VALUE_CODE, self._pack((name, {f: getattr(obj, f) for f in names})))
+
+    def _value_fields(self, cls: type) -> tuple[str, tuple[str, ...]] | None:
+        try:
+            return self._fields[cls]
+        except KeyError:
+            name = getattr(cls, "value_type_name", None)
+            found = None if name is None else (name, field_names(cls))
+            self._fields[cls] = found
+            return found
+
+    def _uuid(self, obj: UUID) -> Any:
+        return _ext(codec_.UUID_CODE, obj.bytes)
+
+    def _datetime(self, obj: datetime) -> Any:
+        offset = obj.utcoffset()
+        if offset is None:
+            return self.codec._default(obj)
+        micros = (obj - _EPOCH) // _MICROSECOND
+        return _ext(codec_.DATETIME_CODE, self._pack((micros, offset // _SECOND)))
+
+    def _date(self, obj: date) -> Any:
+        return _ext(codec_.DATE_CODE, self._pack(obj.toordinal()))
+
+    def _decimal(self, obj: Decimal) -> Any:
+        return _ext(codec_.DECIMAL_CODE, str(obj).encode())
+
+    def _timedelta(self, obj: timedelta) -> Any:
+        return _ext(codec_.TIMEDELTA_CODE, self._pack(obj // _MICROSECOND))
+
+    def _personal(self, obj: Personal) -> Any:
+        if obj.value is None:
+            return _ext(codec_.PERSONAL_CODE, self._pack((obj.subject, None)))
+        known = (obj.subject, obj.value)
+        sealed = self._sealed.get(known)
+        if sealed is None:
+            # The codec's own sealing: the keyring decides (ExistingKeysOnly may refuse).
+            sealed = self._sealed[known] = self._pack(self.codec._seal(obj))
+        return _ext(codec_.PERSONAL_CODE, sealed)
+
+    def _pmap(self, obj: PMap[Any, Any]) -> Any:
+        # From its items: dict(obj) would look every key up again (same order either way).
+        return _ext(codec_.PMAP_CODE, self._pack(dict(obj.items())))
+
+    def _pvector(self, obj: Any) -> Any:
+        return _ext(codec_.PVECTOR_CODE, self._pack(tuple(obj)))
+
+    def _pset(self, obj: PSet[Any]) -> Any:
+        return _ext(codec_.PSET_CODE, self._pack(codec_._sorted_if_possible(obj)))
+
+    def _set(self, obj: frozenset[Any]) -> Any:
+        return _ext(codec_.FROZENSET_CODE, self._pack(codec_._sorted_if_possible(obj)))
+
+
+_MICROSECOND = timedelta(microseconds=1)
+_SECOND = timedelta(seconds=1)
+
+
+def _ext(code: int, data: bytes) -> Any:
+    # msgpack.ExtType checks its arguments in Python on every call; these are known good.
+    return tuple.__new__(msgpack.ExtType, (code, data))
 
 
 class StoreHistory:
@@ -311,7 +435,7 @@ class StoreHistory:
         keyring = self.mapper.codec.keyring
         try:
             with key_session(keyring) as lookup:
-                encoded = Codec(ExistingKeysOnly(keyring, lookup)).encode(state)
+                encoded = CheckpointEncoder(Codec(ExistingKeysOnly(keyring, lookup))).encode(state)
         except ErasedSince:
             return
         self.store.save_checkpoint(name, position, encoded)

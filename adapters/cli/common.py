@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 import warmcase
 from warmcase.app import Warmcase
@@ -92,6 +93,19 @@ def open_app(store: str, *, create: bool = False) -> Warmcase:
     path.parent.mkdir(parents=True, exist_ok=True)
     with refusals():
         return warmcase.open(f"sqlite:///{path}")
+
+
+@contextmanager
+def progress_bars() -> Iterator[Progress]:
+    """Progress bars on the console: label, bar, done of total, time elapsed."""
+    with Progress(
+        TextColumn("  {task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as bars:
+        yield bars
 
 
 def fail(message: str, code: int = EXIT_REFUSED) -> NoReturn:

@@ -10,20 +10,13 @@ from __future__ import annotations
 import enum
 import random
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-)
+from rich.progress import Progress
 
 import warmcase
 from warmcase_adapters import city
@@ -35,6 +28,7 @@ from warmcase_adapters.cli.common import (
     console,
     fail,
     is_url,
+    progress_bars,
     sqlite_path,
 )
 from warmcase_adapters.cli.report import show_reports
@@ -45,18 +39,6 @@ class Scale(enum.StrEnum):
 
     street = "street"
     city = "city"
-
-
-@contextmanager
-def _bars() -> Iterator[Progress]:
-    with Progress(
-        TextColumn("  {task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-    ) as bars:
-        yield bars
 
 
 def _stage_bars(bars: Progress) -> season.Progress:
@@ -83,7 +65,7 @@ def _street(path: Path, seed: int) -> None:
     clock = season.SeasonClock(datetime(2026, 11, 15, 8, tzinfo=season.SHANGHAI))
     app = warmcase.open(f"sqlite:///{path}", clock=clock)
     try:
-        with _bars() as bars:
+        with progress_bars() as bars:
             # Deterministic for a seed; nothing here is secret.
             played = season.play(app, clock, random.Random(seed), _stage_bars(bars))  # noqa: S311
         season.report(app, played)
@@ -94,7 +76,7 @@ def _street(path: Path, seed: int) -> None:
 
 
 def _city(path: Path, seed: int, events: int) -> None:
-    with _bars() as bars:
+    with progress_bars() as bars:
         task = bars.add_task("events written", total=events)
         appended, refused = city.generate(
             path, events=events, seed=seed, show=lambda done: bars.update(task, completed=done)

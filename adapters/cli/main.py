@@ -8,6 +8,7 @@ from warmcase_adapters.cli import (
     demo,
     export,
     import_ledger,
+    rebuild,
     report,
     sample,
     trail,
@@ -34,7 +35,7 @@ def books() -> None:
     # A callback keeps `warmcase <command>` a group even while it has one command.
 
 
-for module in (demo, report, trail, sample, import_ledger, export, worker):
+for module in (demo, report, trail, sample, import_ledger, export, rebuild, worker):
     module.register(app)
 
 

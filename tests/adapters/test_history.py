@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
+import msgpack
 import pytest
 from eventsourcing.persistence import StoredEvent
 from hypothesis import given, settings
@@ -23,15 +24,21 @@ from pyrsistent import pmap
 import warmcase
 from tests.clocks import ManualClock, at
 from tests.scenario import enrolled_household, open_campaign
+from tests.strategies.audit_trail_history import histories as trail_histories
+from tests.strategies.coverage_history import coverage_histories
+from tests.strategies.stock_history import Recorded, new_codec
 from warmcase.app import Warmcase
 from warmcase.domain.hotline import CallClosed, CallDispatched, CallReceived
 from warmcase.errors import EffectiveTimeRefused, StoreError
 from warmcase.events import Envelope, Event
 from warmcase.personal import Keyring, Personal, household_subject
 from warmcase.projections.audit_trail import AuditTrail
+from warmcase.projections.coverage import Coverage
+from warmcase.projections.duplicate_aid import DuplicateAid
 from warmcase.projections.projection import Meta
+from warmcase.projections.stock import StockLevels
 from warmcase_adapters.codec import Codec
-from warmcase_adapters.history import StoreHistory, history_for
+from warmcase_adapters.history import CheckpointEncoder, StoreHistory, history_for
 from warmcase_adapters.mapper import BACKDATED_MICROS, EventMapper, micros_since_epoch
 
 STORES = (
@@ -459,6 +466,36 @@ def test_a_state_folded_before_an_erasure_is_not_saved_after_it(
     history.save_checkpoint("calls@v1", 1, pmap({"C-1": event.description}))  # type: ignore[attr-defined]
     assert history.checkpoint_positions("calls@v1") == []
     assert books.keyring.key_for(subject, create=False) is None
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.one_of(coverage_histories(max_steps=30), trail_histories(max_steps=30)))
+def test_checkpoints_are_encoded_as_the_codec_encodes_them(recorded: Recorded) -> None:
+    """The checkpoint encoder gives the codec's own bytes for every standard projection's
+    state (personal values aside, whose ciphertexts are random), and its output decodes to
+    the state; a personal value met twice is sealed once."""
+    codec = new_codec()
+    for projection in (StockLevels(), Coverage(), DuplicateAid(), AuditTrail()):
+        state = projection.fold(recorded)
+        encoded = CheckpointEncoder(codec).encode(state)
+        assert codec.decode(encoded) == state
+        if not any(True for _ in personal_values(state)):
+            assert encoded == codec.encode(state)
+
+
+def test_a_personal_value_met_again_reuses_its_ciphertext() -> None:
+    """Within one checkpoint, the same subject and plaintext are sealed once (and read back
+    the same); another plaintext of the subject, or another subject, is sealed apart."""
+    codec = new_codec()
+    name = Personal(household_subject("H-1"), "王建国")
+    other = Personal(household_subject("H-1"), "李秀英")
+    elsewhere = Personal(household_subject("H-2"), "王建国")
+    state = (name, name, other, elsewhere, Personal(household_subject("H-3"), None))
+    encoded = CheckpointEncoder(codec).encode(state)
+    assert codec.decode(encoded) == state
+    sealed = [bytes(part.data) for part in msgpack.unpackb(encoded, use_list=False)]
+    assert sealed[0] == sealed[1]
+    assert len({sealed[0], sealed[2], sealed[3]}) == 3
 
 
 def repr_personal(state: Any) -> str:

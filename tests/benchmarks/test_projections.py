@@ -8,7 +8,8 @@ from benchmarks import generate, projections
 
 
 def test_one_round_on_a_tiny_store_has_every_figure(tmp_path: Path) -> None:
-    """Rebuild rates, peaks, ratios and as-of latencies are all present; answers match."""
+    """Rebuild rates, peaks, ratios, the warm-up and as-of latencies are all present; answers
+    match."""
     store = tmp_path / "tiny.db"
     generate.generate(store, events=2_000, seed=3)
     figures = projections.measure(store, rounds=1, points=3, brute=1)
@@ -20,6 +21,7 @@ def test_one_round_on_a_tiny_store_has_every_figure(tmp_path: Path) -> None:
         assert row["median_peak_mb"] > 0
     assert figures["rebuild"]["b"]["events_read"] == figures["store_events"]
     assert figures["ratio_w_to_a"] > 0
+    assert figures["as_of"]["warm_up_s"] > 0
     for name in ("stock", "coverage", "duplicate_aid", "audit_trail"):
         answers = figures["as_of"][name]
         assert len(answers["latencies_s"]) == 3
@@ -28,3 +30,4 @@ def test_one_round_on_a_tiny_store_has_every_figure(tmp_path: Path) -> None:
     text = projections.table(figures, generated=None)
     assert "(w) warmcase" in text
     assert "| audit_trail (3 points) |" in text
+    assert "`app.warm()`" in text

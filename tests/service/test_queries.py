@@ -221,6 +221,31 @@ def test_a_rebuild_gives_the_same_answers(books: Warmcase, clock: ManualClock) -
     assert (books.stock(), books.coverage(CAMPAIGN), books.audit_trail("H-0001")) == before
 
 
+def test_a_warm_process_gives_the_same_answers_at_every_basis(
+    books: Warmcase, clock: ManualClock
+) -> None:
+    """Warming the four standard projections (snapshots held in memory, nothing saved)
+    leaves every answer, at the latest and at every earlier position, as it was."""
+    open_campaign(books)
+    opened = books.history.last_position()
+    enrolled_household(books, "H-0001")
+    stock_the_store(books, clock)
+    last = books.history.last_position()
+
+    def answers(position: int) -> tuple[object, ...]:
+        return (
+            books.stock(as_of=position),
+            books.coverage(CAMPAIGN, as_of=position),
+            books.audit_trail("H-0001", as_of=position),
+        )
+
+    before = [answers(position) for position in range(opened, last + 1)]
+    books.views.forget()
+    books.views.snapshot_every = 2
+    assert books.warm() == last
+    assert [answers(position) for position in range(opened, last + 1)] == before
+
+
 def test_an_erasure_reaches_answers_held_in_memory(books: Warmcase, clock: ManualClock) -> None:
     """After a household is erased, its head's name reads as erased in the trail, though the
     process held a state with the name in clear."""

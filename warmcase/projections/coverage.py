@@ -48,7 +48,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -90,6 +90,7 @@ from warmcase.errors import InvalidCommand, NotFound
 from warmcase.events import value_type
 from warmcase.projections.basis import Basis
 from warmcase.projections.projection import Meta, Projection, on
+from warmcase.projections.transient import replace
 
 LEVELS = ("district", "street", "community", "grid")
 SEPARATOR = "/"
@@ -322,6 +323,20 @@ class Coverage(Projection[CoverageState]):
 
     name = "coverage"
     version = 1
+    # Most events change one household, visit, patrol or call: a page does so in place.
+    in_place: ClassVar[tuple[str, ...]] = (
+        "campaigns",
+        "households",
+        "visits",
+        "lots",
+        "patrols",
+        "calls",
+        "payments",
+        "enrolled",
+        "campaign_visits",
+        "campaign_patrols",
+        "campaign_calls",
+    )
 
     def initial(self) -> CoverageState:
         return CoverageState()
@@ -340,7 +355,7 @@ class Coverage(Projection[CoverageState]):
             rules=event.patrol_rules,
             opened=meta.position,
         )
-        return attrs.evolve(state, campaigns=state.campaigns.set(event.ref, info))
+        return replace(state, campaigns=state.campaigns.set(event.ref, info))
 
     @on(ColdWaveWarned)
     def warned(self, state: CoverageState, event: ColdWaveWarned, meta: Meta) -> CoverageState:
@@ -352,7 +367,7 @@ class Coverage(Projection[CoverageState]):
             position=meta.position,
         )
         info = attrs.evolve(known, cold_waves=(*known.cold_waves, wave))
-        return attrs.evolve(state, campaigns=state.campaigns.set(event.ref, info))
+        return replace(state, campaigns=state.campaigns.set(event.ref, info))
 
     # -- households
 
@@ -391,7 +406,7 @@ class Coverage(Projection[CoverageState]):
         info = _household(state, event.ref)
         info = attrs.evolve(info, enrolled=info.enrolled.set(event.campaign, meta.position))
         state = _put_household(state, info)
-        return attrs.evolve(state, enrolled=_indexed(state.enrolled, event.campaign, event.ref))
+        return replace(state, enrolled=_indexed(state.enrolled, event.campaign, event.ref))
 
     @on(HouseholdDisqualified)
     def disqualified(
@@ -432,7 +447,7 @@ class Coverage(Projection[CoverageState]):
             position=meta.position,
         )
         paid = state.payments.get(event.campaign, pvector()).append(payment)
-        return attrs.evolve(state, payments=state.payments.set(event.campaign, paid))
+        return replace(state, payments=state.payments.set(event.campaign, paid))
 
     # -- visits
 
@@ -447,7 +462,7 @@ class Coverage(Projection[CoverageState]):
         )
         state = _put_visit(state, info)
         index = _indexed(state.campaign_visits, event.campaign, event.ref)
-        return attrs.evolve(state, campaign_visits=index)
+        return replace(state, campaign_visits=index)
 
     @on(VisitCompleted)
     def completed(self, state: CoverageState, event: VisitCompleted, meta: Meta) -> CoverageState:
@@ -501,7 +516,7 @@ class Coverage(Projection[CoverageState]):
         self, state: CoverageState, event: LotPledged | LotReceived, meta: Meta
     ) -> CoverageState:
         info = LotInfo(item=event.item, unit=event.unit, kind=event.kind)
-        return attrs.evolve(state, lots=state.lots.set(event.ref, info))
+        return replace(state, lots=state.lots.set(event.ref, info))
 
     @on(LotIssued)
     def issued(self, state: CoverageState, event: LotIssued, meta: Meta) -> CoverageState:
@@ -523,7 +538,7 @@ class Coverage(Projection[CoverageState]):
         )
         state = _put_patrol(state, info)
         index = _indexed(state.campaign_patrols, event.campaign, event.ref)
-        return attrs.evolve(state, campaign_patrols=index)
+        return replace(state, campaign_patrols=index)
 
     @on(PatrolStarted)
     def started(self, state: CoverageState, event: PatrolStarted, meta: Meta) -> CoverageState:
@@ -595,7 +610,7 @@ def _household(state: CoverageState, ref: str) -> HouseholdInfo:
 
 
 def _put_household(state: CoverageState, info: HouseholdInfo) -> CoverageState:
-    return attrs.evolve(state, households=state.households.set(info.ref, info))
+    return replace(state, households=state.households.set(info.ref, info))
 
 
 def _visit(state: CoverageState, ref: str) -> VisitInfo:
@@ -603,7 +618,7 @@ def _visit(state: CoverageState, ref: str) -> VisitInfo:
 
 
 def _put_visit(state: CoverageState, info: VisitInfo) -> CoverageState:
-    return attrs.evolve(state, visits=state.visits.set(info.ref, info))
+    return replace(state, visits=state.visits.set(info.ref, info))
 
 
 def _patrol(state: CoverageState, ref: str) -> PatrolInfo:
@@ -611,7 +626,7 @@ def _patrol(state: CoverageState, ref: str) -> PatrolInfo:
 
 
 def _put_patrol(state: CoverageState, info: PatrolInfo) -> CoverageState:
-    return attrs.evolve(state, patrols=state.patrols.set(info.ref, info))
+    return replace(state, patrols=state.patrols.set(info.ref, info))
 
 
 def _call(state: CoverageState, ref: str) -> CallInfo:
@@ -619,7 +634,7 @@ def _call(state: CoverageState, ref: str) -> CallInfo:
 
 
 def _put_call(state: CoverageState, info: CallInfo) -> CoverageState:
-    return attrs.evolve(state, calls=state.calls.set(info.ref, info))
+    return replace(state, calls=state.calls.set(info.ref, info))
 
 
 def _with_problem(

@@ -44,8 +44,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, datetime
-from functools import cache
-from typing import Any
+from functools import cache, lru_cache
+from typing import Any, ClassVar
 
 import attrs
 from pyrsistent import PMap, PVector, pmap, pvector
@@ -61,6 +61,7 @@ from warmcase.personal import Personal
 from warmcase.projections.basis import Basis
 from warmcase.projections.normalise import fold
 from warmcase.projections.projection import Meta, Projection, on
+from warmcase.projections.transient import replace
 
 ID_NUMBER = "id_number"
 NAME_ADDRESS = "name_address"
@@ -628,12 +629,20 @@ def _multi_channel(state: DuplicateAidState, campaign: str) -> tuple[ChannelCase
 # ---------------------------------------------------------------- folding helpers
 
 
+@lru_cache(maxsize=1 << 14)
+def _fold_place(name: str) -> str:
+    # Districts, streets and communities recur in every survey: their folds are kept.
+    # Names and address details are personal, so they are folded afresh, never kept.
+    return fold(name)
+
+
 def _match_key(head: Personal | None, address: Address) -> Personal | None:
     if head is None or head.value is None or address.detail.value is None:
         return None
-    parts = (head.value, address.district, address.street, address.community, address.detail.value)
+    places = (address.district, address.street, address.community)
+    parts = (fold(head.value), *map(_fold_place, places), fold(address.detail.value))
     # Whitespace is removed by folding, so a newline cannot occur inside a part.
-    return Personal(head.subject, "\n".join(fold(part) for part in parts))
+    return Personal(head.subject, "\n".join(parts))
 
 
 def _with_members(
@@ -686,7 +695,7 @@ def _append(
 ) -> DuplicateAidState:
     ledger = state.ledgers.get(campaign, pmap())
     ledger = ledger.set(household, (*ledger.get(household, ()), line))
-    return attrs.evolve(state, ledgers=state.ledgers.set(campaign, ledger))
+    return replace(state, ledgers=state.ledgers.set(campaign, ledger))
 
 
 def _check_signature(
@@ -713,9 +722,7 @@ def _check_signature(
             [sources, (registration.members_at,), () if earlier is None else earlier.sources]
         ),
     )
-    return attrs.evolve(
-        state, signatures=state.signatures.set(campaign, found.set(visit, signature))
-    )
+    return replace(state, signatures=state.signatures.set(campaign, found.set(visit, signature)))
 
 
 # ---------------------------------------------------------------- the projection
@@ -725,6 +732,16 @@ class DuplicateAid(Projection[DuplicateAidState]):
     """Payments, signatures, registrations and issues, as the duplicate-aid rules read them."""
 
     name = "duplicate_aid"
+    # Most events change one registration, ledger or link: a page does so in place.
+    in_place: ClassVar[tuple[str, ...]] = (
+        "campaigns",
+        "households",
+        "ledgers",
+        "visits",
+        "signatures",
+        "issues",
+        "lots",
+    )
 
     def initial(self) -> DuplicateAidState:
         return DuplicateAidState()
@@ -737,7 +754,7 @@ class DuplicateAid(Projection[DuplicateAidState]):
         period = CampaignPeriod(
             starts_on=event.starts_on, ends_on=event.ends_on, timezone=event.timezone
         )
-        return attrs.evolve(state, campaigns=state.campaigns.set(event.ref, period))
+        return replace(state, campaigns=state.campaigns.set(event.ref, period))
 
     @on(household_.HouseholdSurveyed)
     def surveyed(
@@ -756,7 +773,7 @@ class DuplicateAid(Projection[DuplicateAidState]):
             address_at=meta.position,
         )
         registration = _with_members(blank, event.members, meta.position)
-        return attrs.evolve(state, households=state.households.set(event.ref, registration))
+        return replace(state, households=state.households.set(event.ref, registration))
 
     @on(household_.CircumstancesUpdated)
     def updated(
@@ -770,7 +787,7 @@ class DuplicateAid(Projection[DuplicateAidState]):
             registration = _with_address(registration, event.address, meta.position)
         if event.members is not None:
             registration = _with_members(registration, event.members, meta.position)
-        return attrs.evolve(state, households=state.households.set(event.ref, registration))
+        return replace(state, households=state.households.set(event.ref, registration))
 
     @on(
         household_.HouseholdEnrolled,
@@ -811,7 +828,7 @@ class DuplicateAid(Projection[DuplicateAidState]):
                     digests=(),
                     erased=True,
                 )
-        return attrs.evolve(state, households=state.households.set(event.ref, changed))
+        return replace(state, households=state.households.set(event.ref, changed))
 
     @on(household_.AidPaid)
     def paid(
@@ -867,7 +884,7 @@ class DuplicateAid(Projection[DuplicateAidState]):
     ) -> DuplicateAidState:
         """Remember whose visit it is and in which campaign."""
         link = VisitLink(household=event.household, campaign=event.campaign, position=meta.position)
-        return attrs.evolve(state, visits=state.visits.set(event.ref, link))
+        return replace(state, visits=state.visits.set(event.ref, link))
 
     @on(visit_.VisitCompleted)
     def completed(
@@ -892,7 +909,7 @@ class DuplicateAid(Projection[DuplicateAidState]):
     ) -> DuplicateAidState:
         """Keep what the lot holds, so its quantities read in words."""
         label = (event.item, event.unit, event.kind)
-        return attrs.evolve(state, lots=state.lots.set(event.ref, label))
+        return replace(state, lots=state.lots.set(event.ref, label))
 
     @on(lot_.LotIssued)
     def issued(
@@ -908,4 +925,4 @@ class DuplicateAid(Projection[DuplicateAidState]):
             position=meta.position,
         )
         issues = state.issues.set(event.to, state.issues.get(event.to, pvector()).append(line))
-        return attrs.evolve(state, issues=issues)
+        return replace(state, issues=issues)

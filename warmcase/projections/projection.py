@@ -20,16 +20,21 @@ rules name, so the store reads only those.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
+from itertools import islice
 from typing import Any, ClassVar, Generic, TypeVar
 from uuid import UUID
 
 import attrs
 
 from warmcase.events import Event
+from warmcase.projections.transient import freeze, thaw
 
 S = TypeVar("S")
+
+FOLD_PAGE = 1000
+"""Events :meth:`Projection.fold` hands to :meth:`Projection.fold_page` at a time."""
 E = TypeVar("E", bound=Event)
 
 Rule = Callable[[Any, Any, Any, "Meta"], Any]
@@ -69,6 +74,14 @@ class Projection(Generic[S]):
     checkpoint_every: ClassVar[int | None] = None
     """Positions between saved checkpoints of this projection (None: the application's).
     A projection whose state grows with every event it reads saves less often."""
+    snapshot_every: ClassVar[int | None] = None
+    """Events of this projection between the states a process holds in memory (None: the
+    application's). A projection that reads few events holds them more often, so that an
+    answer's tail spans few positions of the history too."""
+    in_place: ClassVar[tuple[str, ...]] = ()
+    """Fields of the state (pyrsistent maps and vectors) that a page of events may change
+    in place: see :mod:`~warmcase.projections.transient`. Empty: a page is folded event
+    by event."""
     _rules: ClassVar[dict[str, str]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -102,9 +115,27 @@ class Projection(Generic[S]):
         result: S = getattr(self, rule_name)(state, event, meta)
         return result
 
+    def fold_page(self, state: S, page: Sequence[tuple[Event, Meta]]) -> S:
+        """The state after every event of `page`, in order: the same as applying them one
+        by one, with the ``in_place`` fields changed in place and made persistent once."""
+        if not self.in_place or len(page) < 2:
+            for event, meta in page:
+                state = self.apply(state, event, meta)
+            return state
+        work = thaw(state, self.in_place)
+        for event, meta in page:
+            work = self.apply(work, event, meta)
+        result: S = freeze(work, self.in_place)
+        return result
+
     def fold(self, recorded: Iterable[tuple[Event, Meta]], state: S | None = None) -> S:
         """The state after every event of `recorded`, from `state` or the initial state."""
         current = self.initial() if state is None else state
-        for event, meta in recorded:
-            current = self.apply(current, event, meta)
+        if not self.in_place:
+            for event, meta in recorded:
+                current = self.apply(current, event, meta)
+            return current
+        events = iter(recorded)
+        while page := list(islice(events, FOLD_PAGE)):
+            current = self.fold_page(current, page)
         return current

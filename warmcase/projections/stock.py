@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 from pyrsistent import PMap, PVector, pmap, pvector
@@ -241,9 +241,10 @@ def _effect(step: Step, before: Mark) -> _Effect:
     return _Effect(after, flows, (where,))
 
 
-def _add(flows: Any, effect: _Effect, sign: int) -> None:
-    """Add (or with sign -1 take out) `effect` on a flows evolver, leaving out zero totals."""
-    for warehouse, figure, amount in effect.flows:
+def _add(flows: Any, added: tuple[tuple[str, str, int], ...], sign: int) -> None:
+    """Add (or with sign -1 take out) a step's flows on a flows evolver, leaving out zero
+    totals."""
+    for warehouse, figure, amount in added:
         if amount:
             key = (warehouse, figure)
             total = (flows[key] if key in flows else 0) + sign * amount  # noqa: SIM401 - evolvers have no get()
@@ -262,12 +263,16 @@ def _with_step(record: LotRecord, step: Step) -> LotRecord:
         index -= 1
     later = steps[index:]
     flows, sources, transfers = record.flows.evolver(), record.sources, record.transfers
+    # What each later step added to the flows: taken out only where running it again
+    # after the new step adds something else (most steps add the same whatever the
+    # balance; counts and transfers do not).
+    before: list[tuple[tuple[str, str, int], ...] | None] = [None]
     if later:
         taken: dict[str, int] = {}
         moved = 0
         for offset, old in enumerate(later, start=index):
             effect = _effect(old, marks[offset - 1] if offset else _START)
-            _add(flows, effect, -1)
+            before.append(effect.flows)
             for warehouse in effect.counted_in:
                 taken[warehouse] = taken.get(warehouse, 0) + 1
             moved += effect.transfer is not None
@@ -279,11 +284,14 @@ def _with_step(record: LotRecord, step: Step) -> LotRecord:
     balance = marks[-1] if marks else _START
     new_marks: list[Mark] = []
     counted: dict[str, list[int]] = {}
-    for each in (step, *later):
+    for each, was in zip((step, *later), before, strict=True):
         effect = _effect(each, balance)
         balance = effect.after
         new_marks.append(balance)
-        _add(flows, effect, 1)
+        if effect.flows != was:
+            if was is not None:
+                _add(flows, was, -1)
+            _add(flows, effect.flows, 1)
         for warehouse in effect.counted_in:
             counted.setdefault(warehouse, []).append(each.position)
         if effect.transfer is not None:
@@ -326,6 +334,9 @@ class StockLevels(Projection[StockState]):
 
     name = "stock"
     version = 1
+    # Lots' events are one in twenty of a city's history: a snapshot every 100 of them
+    # keeps an answer's tail within a few thousand positions.
+    snapshot_every: ClassVar[int | None] = 100
 
     def initial(self) -> StockState:
         return StockState()

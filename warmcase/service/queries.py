@@ -10,7 +10,7 @@ event recorded before the query began, so a command's effects are in the next an
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from typing import Any, Generic, TypeVar
 
@@ -185,13 +185,28 @@ class Queries(ServiceBase):
         answer = self.query(AUDIT_TRAIL, as_of=as_of, effective=effective)
         return trail_.events_of(answer.state, positions)
 
-    def rebuild(self, projections: Iterable[Projection[Any]] | None = None) -> RebuildReport:
+    def rebuild(
+        self,
+        projections: Iterable[Projection[Any]] | None = None,
+        *,
+        progress: Callable[[int], None] | None = None,
+    ) -> RebuildReport:
         """Fold `projections` (the four standard ones by default) afresh from the first
-        event, in one read, replacing their saved checkpoints."""
+        event, in one read, replacing their saved checkpoints. `progress`, if given, is
+        called with the position reached now and then (for a progress bar)."""
         chosen = tuple(STANDARD if projections is None else projections)
         upto = self.history.last_position()
         self._forget_if_erased(upto)
-        return self.views.rebuild(chosen, upto=upto)
+        return self.views.rebuild(chosen, upto=upto, progress=progress)
+
+    def warm(self, projections: Iterable[Projection[Any]] | None = None) -> int:
+        """Fold `projections` (the four standard ones by default) up to now in one read,
+        holding snapshots in this process, so that answers at any basis afterwards fold
+        only a short tail. Saves nothing; returns the events read."""
+        chosen = tuple(STANDARD if projections is None else projections)
+        upto = self.history.last_position()
+        self._forget_if_erased(upto)
+        return self.views.warm(chosen, upto=upto)
 
     def _forget_plaintext(self) -> None:
         # States held for answering keep personal values in clear.

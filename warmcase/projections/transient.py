@@ -1,0 +1,132 @@
+"""Folding a page of events in place: one persistent copy per page, not per event.
+
+A rule returns a new state, and a persistent map pays for every change it makes with a
+copy of the path to the changed entry. Within one page of a rebuild or a tail no
+intermediate state is ever kept, so the top-level maps and vectors of the state can be
+changed in place while the page is folded, and made persistent once at its end: the
+rules run unchanged, on a state whose named fields are *transient*.
+
+:class:`TransientMap` offers what rules use of a :class:`~pyrsistent.PMap` (``get``,
+``set``, ``discard``, ``remove``, lookups, iteration); a :class:`~pyrsistent.PVector`
+becomes its evolver (``append``, ``set``, ``extend``, lookups). A rule must not keep a
+field's old value to read after changing it: the change is seen through every name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any, TypeVar
+
+import attrs
+from pyrsistent import PMap, PVector
+
+T = TypeVar("T")
+
+_ABSENT: Any = object()
+_GONE: Any = object()
+
+
+class TransientMap:
+    """A :class:`~pyrsistent.PMap` changed in place: its changes are kept in a dict."""
+
+    __slots__ = ("_base", "_changes")
+
+    def __init__(self, base: PMap[Any, Any]) -> None:
+        self._base = base
+        self._changes: dict[Any, Any] = {}
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        value = self._changes.get(key, _ABSENT)
+        if value is _ABSENT:
+            # The map's own lookup, without Mapping.get's extra call on the way.
+            try:
+                return self._base[key]
+            except KeyError:
+                return default
+        return default if value is _GONE else value
+
+    def __getitem__(self, key: Any) -> Any:
+        value = self.get(key, _ABSENT)
+        if value is _ABSENT:
+            raise KeyError(key)
+        return value
+
+    def __contains__(self, key: Any) -> bool:
+        return self.get(key, _ABSENT) is not _ABSENT
+
+    def set(self, key: Any, value: Any) -> TransientMap:
+        self._changes[key] = value
+        return self
+
+    def discard(self, key: Any) -> TransientMap:
+        if key in self:
+            self._changes[key] = _GONE
+        return self
+
+    def remove(self, key: Any) -> TransientMap:
+        if key not in self:
+            raise KeyError(key)
+        self._changes[key] = _GONE
+        return self
+
+    # Whole-map reads see the map as it now is, in the order the persistent map has.
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.persistent())
+
+    def __len__(self) -> int:
+        return len(self.persistent())
+
+    def keys(self) -> Any:
+        return self.persistent().keys()
+
+    def values(self) -> Any:
+        return self.persistent().values()
+
+    def items(self) -> Any:
+        return self.persistent().items()
+
+    def persistent(self) -> PMap[Any, Any]:
+        """The map with every change made, persistent."""
+        if self._changes:
+            evolver = self._base.evolver()
+            for key, value in self._changes.items():
+                if value is _GONE:
+                    # Gone now: it was in the map before, or only set since (never in it).
+                    if key in self._base:
+                        evolver.remove(key)
+                else:
+                    evolver[key] = value
+            self._base = evolver.persistent()
+            self._changes = {}
+        return self._base
+
+
+def replace(state: T, **changes: Any) -> T:
+    """``attrs.evolve(state, **changes)``, or `state` itself when every change is the value
+    it already holds: a transient field changed in place needs no new state."""
+    for name, value in changes.items():
+        if getattr(state, name) is not value:
+            return attrs.evolve(state, **changes)  # type: ignore[misc]
+    return state
+
+
+def thaw(state: Any, fields: Sequence[str]) -> Any:
+    """`state` with the maps and vectors in `fields` made transient."""
+    changes: dict[str, Any] = {}
+    for name in fields:
+        value = getattr(state, name)
+        if isinstance(value, PMap):
+            changes[name] = TransientMap(value)
+        elif isinstance(value, PVector):
+            changes[name] = value.evolver()
+    return attrs.evolve(state, **changes)
+
+
+def freeze(state: Any, fields: Sequence[str]) -> Any:
+    """`state` with the transient `fields` made persistent again."""
+    changes: dict[str, Any] = {}
+    for name in fields:
+        value = getattr(state, name)
+        if not isinstance(value, PMap | PVector):
+            changes[name] = value.persistent()
+    return attrs.evolve(state, **changes) if changes else state
