@@ -129,11 +129,14 @@ def test_a_rebuild_folds_everything_once_and_saves_a_checkpoint_at_its_end(
 def test_a_warm_process_answers_from_held_snapshots_as_by_definition(
     recorded: Recorded, snapshot_every: int, keep: int, data: st.DataObject
 ) -> None:
-    """After a warm-up (one read holding a snapshot every few events of each projection,
-    thinned out when there are more than it may keep), every answer equals the fold by
-    definition, and the warm-up saves no checkpoint."""
+    """After a warm-up (one read holding a snapshot every few events of each projection and
+    every few positions without any, thinned out when there are more than it may keep),
+    every answer equals the fold by definition, and the warm-up saves no checkpoint."""
     history = ListHistory(recorded)
-    views = LiveViews(history, checkpoint_every=3, snapshot_every=snapshot_every, held=keep)
+    span = data.draw(st.integers(1, 8))
+    views = LiveViews(
+        history, checkpoint_every=3, snapshot_every=snapshot_every, snapshot_span=span, held=keep
+    )
     views.warm(PROJECTIONS)
     assert history.checkpoints == {}
     for projection in PROJECTIONS:
@@ -176,14 +179,42 @@ def test_snapshots_are_spaced_by_the_events_a_projection_reads(
     recorded: Recorded, snapshot_every: int
 ) -> None:
     """A warm-up holds a snapshot after every `snapshot_every` events the projection reads,
-    at the position of the last of them, and each is the fold of the history up to there."""
-    views = LiveViews(ListHistory(recorded), snapshot_every=snapshot_every)
+    at the position of the last of them, and each is the fold of the history up to there
+    (with no long stretch free of the projection's events, which adds snapshots)."""
+    views = LiveViews(ListHistory(recorded), snapshot_every=snapshot_every, snapshot_span=10**6)
     views.warm(PROJECTIONS)
     for projection in PROJECTIONS:
         every = views.snapshots_every(projection)
         assert every == (projection.snapshot_every or snapshot_every)
         read = [meta.position for event, meta in recorded if event.type_name in projection.reads]
         assert views.snapshots(projection) == read[every - 1 :: every]
+        for position in views.snapshots(projection):
+            assert views.prefix(projection, position) == projection.fold(recorded[:position])
+
+
+@settings(max_examples=20, deadline=None)
+@given(coverage_histories(max_steps=40), st.integers(1, 5))
+def test_a_warm_up_holds_a_snapshot_after_a_long_stretch_without_events(
+    recorded: Recorded, span: int
+) -> None:
+    """Where more than `snapshot_span` positions pass without a projection's events (stock
+    levels among visits and patrols), the warm-up holds its state there too, so no tail
+    reads further; each such snapshot is the fold up to its position."""
+    views = LiveViews(ListHistory(recorded), snapshot_every=10**6, snapshot_span=span)
+    views.warm(PROJECTIONS)
+    read = sorted(
+        {
+            meta.position
+            for event, meta in recorded
+            if any(event.type_name in p.reads for p in PROJECTIONS)
+        }
+    )
+    for projection in PROJECTIONS:
+        held = [0, *views.snapshots(projection)]
+        for position in read:
+            # Every position read is within the span of a snapshot before it.
+            nearest = max(h for h in held if h <= position - 1) if position > 1 else 0
+            assert position - 1 - nearest <= span
         for position in views.snapshots(projection):
             assert views.prefix(projection, position) == projection.fold(recorded[:position])
 

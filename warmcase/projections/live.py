@@ -52,6 +52,10 @@ PAGE_EVENTS = 2000
 """Events of a projection folded at a time by a rebuild (see
 :meth:`~.projection.Projection.fold_page`)."""
 
+DEFAULT_SNAPSHOT_SPAN = 5000
+"""Positions of the history a warm-up reads at most before it holds a snapshot of each
+projection, however few of its events they held: an answer's tail is read by position."""
+
 DEFAULT_HELD = 4096
 """Snapshots each projection keeps in memory at most; past that, every other one is
 dropped (the spacing doubles), so memory stays bounded on any history."""
@@ -220,6 +224,7 @@ class _Folding:
         self.page = page
         self.pending: list[tuple[Event, Meta]] = []
         self.since = 0
+        self.snapped = self.position
 
     def feed(self, event: Event, meta: Meta) -> None:
         self.pending.append((event, meta))
@@ -235,8 +240,16 @@ class _Folding:
             self.pending = []
             if self.every is not None and self.since >= self.every:
                 self.since = 0
+                self.snapped = last
                 self.held.snapshot(last, self.state)
         return self.state
+
+    def snapshot_at(self, position: int) -> None:
+        """Hold the state at `position`: every event of the projection up to it was fed."""
+        self.flush()
+        self.since = 0
+        self.snapped = position
+        self.held.snapshot(position, self.state)
 
 
 class LiveViews:
@@ -248,6 +261,7 @@ class LiveViews:
         *,
         checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
         snapshot_every: int = DEFAULT_SNAPSHOT_EVERY,
+        snapshot_span: int = DEFAULT_SNAPSHOT_SPAN,
         held: int = DEFAULT_HELD,
         save_checkpoints: bool = True,
     ) -> None:
@@ -260,6 +274,7 @@ class LiveViews:
         self.history = history
         self.checkpoint_every = checkpoint_every
         self.snapshot_every = snapshot_every
+        self.snapshot_span = snapshot_span
         self.save_checkpoints = save_checkpoints
         self._keep = held
         self._held: dict[str, _Held] = {}
@@ -463,12 +478,17 @@ class LiveViews:
         if progress is not None:
             read = _reporting(read, progress, upto)
         late = _LateEntries(types) if snapshots and after == 0 else None
+        span = self.snapshot_span if snapshots else None
         with folding():
             for event, meta in read:
                 events += 1
                 type_name = event.type_name
                 position = meta.position
                 for run in runs:
+                    if span is not None and position - 1 - run.snapped >= span:
+                        # A long stretch without this projection's events: hold its state
+                        # here too, so that no answer's tail scans more than the span.
+                        run.snapshot_at(position - 1)
                     if type_name in run.reads and position > run.position:
                         run.feed(event, meta)
                 if late is not None:
