@@ -209,7 +209,7 @@ def test_lag_in_events_and_recorded_time(store: Warmcase, clock: ManualClock) ->
         (5, 2, 720.0),
     ]
     assert [r.view for r in lag(store)] == [
-        "audit_trail@v1",
+        "audit_trail@v2",
         "coverage@v1",
         "duplicate_aid@v1",
         "stock@v1",

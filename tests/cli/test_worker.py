@@ -13,6 +13,7 @@ import pytest
 
 import warmcase
 from tests.cli.console import copy_store
+from warmcase.service.queries import STANDARD
 from warmcase_adapters.cli import main
 from warmcase_adapters.worker import lag
 
@@ -67,7 +68,7 @@ def test_the_worker_follows_stops_on_sigterm_and_reports_lag(
     store = copy_store(demo_store, tmp_path)
     before = worker("--store", str(store), "--status")
     assert before.returncode == 0, before.stderr
-    for name in ("stock@v1", "coverage@v1", "duplicate_aid@v1", "audit_trail@v1"):
+    for name in (projection.checkpoint_name for projection in STANDARD):
         assert name in before.stdout
     app = warmcase.open(f"sqlite:///{store}")
     head = app.history.last_position()

@@ -34,7 +34,7 @@ from warmcase.domain.household import AidAlreadyPaid, NewMember
 from warmcase.events import Event
 from warmcase.personal import ERASED_TEXT, household_subject
 from warmcase.projections.answering import brute_force
-from warmcase.projections.audit_trail import AuditTrail, events_of
+from warmcase.projections.audit_trail import AuditTrail, events_of, in_memory
 from warmcase.projections.basis import Basis
 from warmcase.projections.duplicate_aid import (
     DuplicateAid,
@@ -660,7 +660,9 @@ def test_every_figure_drills_down_to_the_events_behind_it() -> None:
     merged(w, "H-2", "H-1")
     (case,) = answer(w.recorded).repeat_payments
     trail = AuditTrail().fold(w.recorded)
-    assert [e.event_type for e in events_of(trail, case.sources)] == [
+    basis = Basis(position=len(w.recorded), recorded_at=None, effective=FAR_FUTURE)
+    drilled = events_of(trail, basis, case.sources, events_at=in_memory(w.recorded))
+    assert [e.event_type for e in drilled] == [
         "household.aid_paid",
         "household.aid_paid",
         "household.duplicate_absorbed",

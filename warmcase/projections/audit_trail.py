@@ -14,18 +14,25 @@ so every visit event also touches the visit's household. References are taken as
 they are written: natural references are distinct across kinds in practice, and
 each entry says which record it belongs to.
 
-:func:`events_of` gives the entries at a set of positions: the drill-down from any
-figure of another report (its ``sources``) to the events that produced it.
+The folded state is an index, not a copy of the history: for each reference, the
+positions of the events touching it (plus the two lookups summaries need). An entry
+is rendered when it is asked for, from the event read back at its position, so the
+state grows by a few integers per event, checkpoints stay small, and a summary
+always says what the event itself says. :func:`report` gives a reference's trail and
+:func:`events_of` the entries at a set of positions: the drill-down from any figure
+of another report (its ``sources``) to the events that produced it. Both take the
+reader of events by position: :func:`reader` makes one over any
+:class:`~warmcase.projections.history.History`.
 
 Summaries never hold personal values as text: a name enters a summary only as its
-:class:`~warmcase.personal.Personal` wrapper, rendered when read, so it reads
-``[erased]`` once the household is erased, and checkpoints keep it sealed.
+:class:`~warmcase.personal.Personal` wrapper, decoded with the event, so it reads
+``[erased]`` once the household is erased.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_left
-from collections.abc import Callable, Iterable
+import typing
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime
 from functools import cache
 from typing import Any, ClassVar, TypeVar
@@ -41,8 +48,9 @@ from warmcase.domain import patrol as patrol_
 from warmcase.domain import visit as visit_
 from warmcase.domain.household import Member
 from warmcase.events import Event, value_type
-from warmcase.personal import Personal, household_subject
+from warmcase.personal import Personal
 from warmcase.projections.basis import Basis
+from warmcase.projections.history import History
 from warmcase.projections.projection import Meta, Projection, on
 
 E = TypeVar("E", bound=Event)
@@ -51,11 +59,15 @@ _NONE: PVector[int] = pvector()
 
 Part = str | Personal
 """A piece of a summary: plain words, or a personal value rendered only when read."""
+Parts = tuple[Part, ...]
+
+EventsAt = Callable[[Sequence[int]], Iterable[tuple[Event, Meta]]]
+"""Given ascending positions, the recorded events at them, in position order (positions
+holding no event are skipped)."""
 
 # ---------------------------------------------------------------- state
 
 
-@value_type("projection.audit_trail.entry")
 @attrs.frozen(kw_only=True)
 class TrailEntry:
     """One event as the trail shows it."""
@@ -68,7 +80,7 @@ class TrailEntry:
     ref: str
     """The record the event belongs to."""
     reason: str | None
-    parts: tuple[Part, ...]
+    parts: Parts
     touches: tuple[str, ...]
     """Every reference the event touches, its own first."""
 
@@ -108,31 +120,17 @@ class LotLabel:
     kind: str
 
 
-@value_type("projection.audit_trail.state")
+@value_type("projection.audit_trail.index")
 @attrs.frozen(kw_only=True)
 class TrailState:
-    """Every event's entry, the events touching each reference, and the lookups that
-    events of one record need from others."""
+    """Where each reference's events are, and the lookups that summaries need."""
 
-    entries: PVector[TrailEntry] = attrs.field(factory=pvector)
-    """Every event folded, in position order."""
     by_ref: PMap[str, PVector[int]] = attrs.field(factory=pmap)
-    """Reference -> the indexes in `entries` of the events touching it."""
+    """Reference -> the positions of the events touching it, ascending."""
     visits: PMap[str, str] = attrs.field(factory=pmap)
     """Visit -> its household."""
     lots: PMap[str, LotLabel] = attrs.field(factory=pmap)
     """Lot -> what it holds."""
-
-    def entry_at(self, position: int) -> TrailEntry | None:
-        """The entry of the event at `position`, if it was folded."""
-        index = bisect_left(self.entries, position, key=_position)
-        if index < len(self.entries) and self.entries[index].position == position:
-            return self.entries[index]
-        return None
-
-
-def _position(entry: TrailEntry) -> int:
-    return entry.position
 
 
 # ---------------------------------------------------------------- the report
@@ -155,38 +153,102 @@ class AuditTrailReport:
         }
 
 
-def report(state: TrailState, basis: Basis, *, ref: str) -> AuditTrailReport:
-    """Every event that touched `ref`, in position order, as folded at `basis`."""
-    indexes = state.by_ref.get(ref, _NONE)
-    return AuditTrailReport(basis=basis, ref=ref, entries=tuple(state.entries[i] for i in indexes))
+def report(state: TrailState, basis: Basis, *, ref: str, events_at: EventsAt) -> AuditTrailReport:
+    """Every event that touched `ref`, in position order, as folded at `basis`.
+
+    `state` is the trail folded at `basis`; `events_at` reads the events back."""
+    positions = state.by_ref.get(ref, _NONE)
+    entries = tuple(entry(event, meta, state) for event, meta in events_at(positions))
+    return AuditTrailReport(basis=basis, ref=ref, entries=entries)
 
 
-def events_of(state: TrailState, positions: Iterable[int]) -> tuple[TrailEntry, ...]:
-    """The entries at `positions` (a report line's sources), in order; unknown ones skipped."""
-    found = (state.entry_at(position) for position in sorted(set(positions)))
-    return tuple(entry for entry in found if entry is not None)
+def events_of(
+    state: TrailState, basis: Basis, positions: Iterable[int], *, events_at: EventsAt
+) -> tuple[TrailEntry, ...]:
+    """The entries at `positions` (a report line's sources), in order, as the trail folded
+    at `basis` has them: positions after the basis, of events not yet effective at it or
+    of no event at all are skipped."""
+    wanted = sorted({position for position in positions if 0 < position <= basis.position})
+    return tuple(
+        entry(event, meta, state)
+        for event, meta in events_at(wanted)
+        if event.effective_at <= basis.effective and type(event) in _DESCRIBERS
+    )
+
+
+def entry(event: Event, meta: Meta, state: TrailState) -> TrailEntry:
+    """How the trail shows `event`, with the lookups of `state`."""
+    return TrailEntry(
+        position=meta.position,
+        recorded_at=meta.recorded_at,
+        effective_at=event.effective_at,
+        actor=event.actor,
+        event_type=event.type_name,
+        ref=event.ref,
+        reason=_reason(event),
+        parts=_DESCRIBERS[type(event)](event, state),
+        touches=_touches(event, state.visits.get),
+    )
+
+
+MERGE_GAP = 16
+"""Positions apart within which one read of the span costs less than a read each."""
+
+
+def reader(history: History) -> EventsAt:
+    """Reads events by position from `history`: near positions in one read of their span."""
+
+    def events_at(positions: Sequence[int]) -> Iterator[tuple[Event, Meta]]:
+        wanted = set(positions)
+        for first, last in _spans(sorted(wanted)):
+            for event, meta in history.read(after=first - 1, upto=last):
+                if meta.position in wanted:
+                    yield event, meta
+
+    return events_at
+
+
+def _spans(positions: Sequence[int]) -> Iterator[tuple[int, int]]:
+    """`positions` (ascending) as (first, last) spans, near ones merged."""
+    if not positions:
+        return
+    first = last = positions[0]
+    for position in positions[1:]:
+        if position - last > MERGE_GAP:
+            yield first, last
+            first = position
+        last = position
+    yield first, last
+
+
+def in_memory(recorded: Iterable[tuple[Event, Meta]]) -> EventsAt:
+    """Reads events by position from a list of recorded events (tests, small tools)."""
+    at = {meta.position: (event, meta) for event, meta in recorded}
+
+    def events_at(positions: Sequence[int]) -> Iterator[tuple[Event, Meta]]:
+        return (at[position] for position in positions if position in at)
+
+    return events_at
 
 
 # ---------------------------------------------------------------- summaries
 
 
-@attrs.frozen
-class Described:
-    """What a summary says, and which references the event names besides its own."""
-
-    parts: tuple[Part, ...]
-    names: tuple[str | None, ...] = ()
-
-
-Describer = Callable[[Any, TrailState], Described]
+Describer = Callable[[Any, TrailState], Parts]
+Namer = Callable[[Any], Iterable[str | None]]
 _DESCRIBERS: dict[type[Event], Describer] = {}
+_NAMERS: dict[type[Event], Namer] = {}
 
 
 def _describes(
-    cls: type[E],
-) -> Callable[[Callable[[E, TrailState], Described]], Callable[[E, TrailState], Described]]:
-    def register(fn: Callable[[E, TrailState], Described]) -> Callable[[E, TrailState], Described]:
+    cls: type[E], names: Callable[[E], Iterable[str | None]] | None = None
+) -> Callable[[Callable[[E, TrailState], Parts]], Callable[[E, TrailState], Parts]]:
+    """Register the summary of `cls`, and the other references its events name."""
+
+    def register(fn: Callable[[E, TrailState], Parts]) -> Callable[[E, TrailState], Parts]:
         _DESCRIBERS[cls] = fn
+        if names is not None:
+            _NAMERS[cls] = names
         return fn
 
     return register
@@ -197,13 +259,13 @@ def described_types() -> frozenset[str]:
     return frozenset(cls.type_name for cls in _DESCRIBERS)
 
 
-def summary_parts(event: Event, state: TrailState | None = None) -> tuple[Part, ...]:
+def summary_parts(event: Event, state: TrailState | None = None) -> Parts:
     """The summary of `event` in pieces (plain words and Personal values)."""
-    return _DESCRIBERS[type(event)](event, state or TrailState()).parts
+    return _DESCRIBERS[type(event)](event, state or TrailState())
 
 
-def _said(*parts: Part, names: Iterable[str | None] = ()) -> Described:
-    return Described(parts=parts, names=tuple(names))
+def _said(*parts: Part) -> Parts:
+    return parts
 
 
 def _yuan(fen: int) -> str:
@@ -244,7 +306,7 @@ def _head(members: Iterable[Member]) -> Member | None:
 
 
 @_describes(campaign_.CampaignOpened)
-def _campaign_opened(event: campaign_.CampaignOpened, state: TrailState) -> Described:
+def _campaign_opened(event: campaign_.CampaignOpened, state: TrailState) -> Parts:
     categories = _list(s.category for s in event.standards)
     return _said(
         f"campaign {event.name} opened by {event.owner}, {_day(event.starts_on)} to "
@@ -253,12 +315,12 @@ def _campaign_opened(event: campaign_.CampaignOpened, state: TrailState) -> Desc
 
 
 @_describes(campaign_.StandardsAmended)
-def _standards_amended(event: campaign_.StandardsAmended, state: TrailState) -> Described:
+def _standards_amended(event: campaign_.StandardsAmended, state: TrailState) -> Parts:
     return _said(f"aid standards amended; now for: {_list(s.category for s in event.standards)}")
 
 
 @_describes(campaign_.ColdWaveWarned)
-def _cold_wave(event: campaign_.ColdWaveWarned, state: TrailState) -> Described:
+def _cold_wave(event: campaign_.ColdWaveWarned, state: TrailState) -> Parts:
     return _said(
         f"cold-wave warning for {event.area} from {_moment(event.starts_at)} to "
         f"{_moment(event.ends_at)}: patrols there every day"
@@ -266,7 +328,7 @@ def _cold_wave(event: campaign_.ColdWaveWarned, state: TrailState) -> Described:
 
 
 @_describes(campaign_.CampaignClosed)
-def _campaign_closed(event: campaign_.CampaignClosed, state: TrailState) -> Described:
+def _campaign_closed(event: campaign_.CampaignClosed, state: TrailState) -> Parts:
     return _said("campaign closed")
 
 
@@ -274,7 +336,7 @@ def _campaign_closed(event: campaign_.CampaignClosed, state: TrailState) -> Desc
 
 
 @_describes(household_.HouseholdSurveyed)
-def _surveyed(event: household_.HouseholdSurveyed, state: TrailState) -> Described:
+def _surveyed(event: household_.HouseholdSurveyed, state: TrailState) -> Parts:
     address = event.address
     head = _head(event.members)
     return _said(
@@ -287,7 +349,7 @@ def _surveyed(event: household_.HouseholdSurveyed, state: TrailState) -> Describ
 
 
 @_describes(household_.CircumstancesUpdated)
-def _updated(event: household_.CircumstancesUpdated, state: TrailState) -> Described:
+def _updated(event: household_.CircumstancesUpdated, state: TrailState) -> Parts:
     changes: list[tuple[Part, ...]] = []
     if event.address is not None:
         a = event.address
@@ -311,81 +373,80 @@ def _updated(event: household_.CircumstancesUpdated, state: TrailState) -> Descr
 
 
 @_describes(household_.HouseholdVerified)
-def _verified(event: household_.HouseholdVerified, state: TrailState) -> Described:
+def _verified(event: household_.HouseholdVerified, state: TrailState) -> Parts:
     return _said("survey verified by the community")
 
 
 @_describes(household_.HouseholdPosted)
-def _posted(event: household_.HouseholdPosted, state: TrailState) -> Described:
+def _posted(event: household_.HouseholdPosted, state: TrailState) -> Parts:
     return _said(
         f"posted publicly at {event.place}; objections taken until {_moment(event.window_ends_at)}"
     )
 
 
 @_describes(household_.ObjectionRaised)
-def _objection_raised(event: household_.ObjectionRaised, state: TrailState) -> Described:
+def _objection_raised(event: household_.ObjectionRaised, state: TrailState) -> Parts:
     return _said(f"objection {event.objection_id} raised by {event.raised_by}")
 
 
 @_describes(household_.ObjectionResolved)
-def _objection_resolved(event: household_.ObjectionResolved, state: TrailState) -> Described:
+def _objection_resolved(event: household_.ObjectionResolved, state: TrailState) -> Parts:
     if event.upheld:
         return _said(f"objection {event.objection_id} upheld: verification and posting withdrawn")
     return _said(f"objection {event.objection_id} dismissed")
 
 
-@_describes(household_.HouseholdEnrolled)
-def _enrolled(event: household_.HouseholdEnrolled, state: TrailState) -> Described:
-    return _said(f"enrolled in campaign {event.campaign}", names=[event.campaign])
+@_describes(household_.HouseholdEnrolled, names=lambda e: (e.campaign,))
+def _enrolled(event: household_.HouseholdEnrolled, state: TrailState) -> Parts:
+    return _said(f"enrolled in campaign {event.campaign}")
 
 
-@_describes(household_.HouseholdDisqualified)
-def _disqualified(event: household_.HouseholdDisqualified, state: TrailState) -> Described:
+@_describes(household_.HouseholdDisqualified, names=lambda e: (e.campaign,))
+def _disqualified(event: household_.HouseholdDisqualified, state: TrailState) -> Parts:
     return _said(
-        f"disqualified in campaign {event.campaign} after a false report, until "
-        f"{_day(event.until)}",
-        names=[event.campaign],
+        f"disqualified in campaign {event.campaign} after a false report, until {_day(event.until)}"
     )
 
 
-@_describes(household_.MergedInto)
-def _merged_into(event: household_.MergedInto, state: TrailState) -> Described:
-    return _said(f"merged into household {event.into} as a duplicate", names=[event.into])
+@_describes(household_.MergedInto, names=lambda e: (e.into,))
+def _merged_into(event: household_.MergedInto, state: TrailState) -> Parts:
+    return _said(f"merged into household {event.into} as a duplicate")
 
 
-@_describes(household_.DuplicateAbsorbed)
-def _absorbed(event: household_.DuplicateAbsorbed, state: TrailState) -> Described:
+def _absorbed_names(event: household_.DuplicateAbsorbed) -> Iterable[str | None]:
+    yield event.duplicate
+    for payment in event.payments:
+        yield from (payment.household, payment.visit, payment.campaign)
+    for found in event.disqualifications:
+        yield found.campaign
+
+
+@_describes(household_.DuplicateAbsorbed, names=_absorbed_names)
+def _absorbed(event: household_.DuplicateAbsorbed, state: TrailState) -> Parts:
     total = sum(payment.amount_fen for payment in event.payments)
-    names = [event.duplicate]
-    names += [payment.household for payment in event.payments]
-    names += [payment.visit for payment in event.payments]
-    names += [payment.campaign for payment in event.payments]
-    names += [found.campaign for found in event.disqualifications]
     return _said(
         f"absorbed duplicate household {event.duplicate}: {len(event.payments)} payment(s) "
-        f"of {_yuan(total)} and {len(event.disqualifications)} disqualification(s)",
-        names=names,
+        f"of {_yuan(total)} and {len(event.disqualifications)} disqualification(s)"
     )
 
 
 @_describes(household_.HouseholdClosed)
-def _household_closed(event: household_.HouseholdClosed, state: TrailState) -> Described:
+def _household_closed(event: household_.HouseholdClosed, state: TrailState) -> Parts:
     return _said(f"household closed ({event.cause})")
 
 
-@_describes(household_.AidPaid)
-def _aid_paid(event: household_.AidPaid, state: TrailState) -> Described:
+@_describes(household_.AidPaid, names=lambda e: (e.visit, e.campaign))
+def _aid_paid(event: household_.AidPaid, state: TrailState) -> Parts:
     override = "; OVERRIDE of the duplicate-aid rule" if event.override_reason else ""
     return _said(
         f"paid {_yuan(event.amount_fen)} in campaign {event.campaign} by visit {event.visit} "
         f"({event.category}, entitlement {_yuan(event.entitlement_fen)}), signed by member "
-        f"{event.signed_by}{override}",
-        names=[event.visit, event.campaign],
+        f"{event.signed_by}{override}"
     )
 
 
 @_describes(household_.HouseholdErased)
-def _erased(event: household_.HouseholdErased, state: TrailState) -> Described:
+def _erased(event: household_.HouseholdErased, state: TrailState) -> Parts:
     return _said("personal data erased: names, numbers and notes read as erased from now on")
 
 
@@ -393,13 +454,13 @@ def _erased(event: household_.HouseholdErased, state: TrailState) -> Described:
 
 
 @_describes(lot_.LotPledged)
-def _pledged(event: lot_.LotPledged, state: TrailState) -> Described:
+def _pledged(event: lot_.LotPledged, state: TrailState) -> Parts:
     label = LotLabel(item=event.item, unit=event.unit, kind=event.kind)
     return _said(f"pledged by {event.donor}: {_lot_model(label).describe(event.quantity)}")
 
 
 @_describes(lot_.LotReceived)
-def _received(event: lot_.LotReceived, state: TrailState) -> Described:
+def _received(event: lot_.LotReceived, state: TrailState) -> Parts:
     label = LotLabel(item=event.item, unit=event.unit, kind=event.kind)
     expiry = "" if event.expires_on is None else f", keeps until {_day(event.expires_on)}"
     return _said(
@@ -409,7 +470,7 @@ def _received(event: lot_.LotReceived, state: TrailState) -> Described:
 
 
 @_describes(lot_.LotInspected)
-def _inspected(event: lot_.LotInspected, state: TrailState) -> Described:
+def _inspected(event: lot_.LotInspected, state: TrailState) -> Parts:
     why = "; ".join(f"{r.quantity} {r.reason}" for r in event.rejections)
     return _said(
         f"inspected: {event.accepted} accepted, {event.rejected} rejected"
@@ -418,21 +479,20 @@ def _inspected(event: lot_.LotInspected, state: TrailState) -> Described:
 
 
 @_describes(lot_.LotTransferred)
-def _transferred(event: lot_.LotTransferred, state: TrailState) -> Described:
+def _transferred(event: lot_.LotTransferred, state: TrailState) -> Parts:
     return _said(f"moved from warehouse {event.from_warehouse} to {event.to_warehouse}")
 
 
-@_describes(lot_.LotReserved)
-def _reserved(event: lot_.LotReserved, state: TrailState) -> Described:
+@_describes(lot_.LotReserved, names=lambda e: (e.for_ref,))
+def _reserved(event: lot_.LotReserved, state: TrailState) -> Parts:
     return _said(
         f"{_quantity(state, event.ref, event.quantity)} reserved for {event.for_ref} "
-        f"(reservation {event.reservation_id})",
-        names=[event.for_ref],
+        f"(reservation {event.reservation_id})"
     )
 
 
 @_describes(lot_.LotReleased)
-def _released(event: lot_.LotReleased, state: TrailState) -> Described:
+def _released(event: lot_.LotReleased, state: TrailState) -> Parts:
     return _said(
         f"reservation {event.reservation_id} released: "
         f"{_quantity(state, event.ref, event.quantity)} back to available stock"
@@ -442,8 +502,8 @@ def _released(event: lot_.LotReleased, state: TrailState) -> Described:
 _TARGETS = {"visit": "visit", "distribution": "distribution point", "patrol": "patrol"}
 
 
-@_describes(lot_.LotIssued)
-def _issued(event: lot_.LotIssued, state: TrailState) -> Described:
+@_describes(lot_.LotIssued, names=lambda e: (e.to,))
+def _issued(event: lot_.LotIssued, state: TrailState) -> Parts:
     drawn = ""
     if event.reservation_id is not None:
         drawn = (
@@ -452,13 +512,12 @@ def _issued(event: lot_.LotIssued, state: TrailState) -> Described:
         )
     target = _TARGETS.get(event.channel, event.channel)
     return _said(
-        f"{_quantity(state, event.ref, event.quantity)} issued to {target} {event.to}{drawn}",
-        names=[event.to],
+        f"{_quantity(state, event.ref, event.quantity)} issued to {target} {event.to}{drawn}"
     )
 
 
 @_describes(lot_.LotCounted)
-def _counted(event: lot_.LotCounted, state: TrailState) -> Described:
+def _counted(event: lot_.LotCounted, state: TrailState) -> Parts:
     book = _quantity(state, event.ref, event.book)
     found = _quantity(state, event.ref, event.counted)
     sign = "+" if event.difference > 0 else ""
@@ -471,29 +530,30 @@ def _counted(event: lot_.LotCounted, state: TrailState) -> Described:
 
 
 @_describes(lot_.LotWrittenOff)
-def _written_off(event: lot_.LotWrittenOff, state: TrailState) -> Described:
+def _written_off(event: lot_.LotWrittenOff, state: TrailState) -> Parts:
     return _said(f"{_quantity(state, event.ref, event.quantity)} written off")
 
 
 @_describes(lot_.LotReturned)
-def _returned(event: lot_.LotReturned, state: TrailState) -> Described:
+def _returned(event: lot_.LotReturned, state: TrailState) -> Parts:
     return _said(f"{_quantity(state, event.ref, event.quantity)} returned to the donor")
 
 
 # ------------------------------------------------ visit
 
 
-@_describes(visit_.VisitPlanned)
-def _visit_planned(event: visit_.VisitPlanned, state: TrailState) -> Described:
+@_describes(visit_.VisitPlanned, names=lambda e: (e.household, e.campaign))
+def _visit_planned(event: visit_.VisitPlanned, state: TrailState) -> Parts:
     return _said(
         f"visit of household {event.household} in campaign {event.campaign} planned for "
-        f"{_day(event.planned_on)} by team {event.team} led by {event.leader}",
-        names=[event.household, event.campaign],
+        f"{_day(event.planned_on)} by team {event.team} led by {event.leader}"
     )
 
 
-@_describes(visit_.VisitCompleted)
-def _visit_completed(event: visit_.VisitCompleted, state: TrailState) -> Described:
+@_describes(
+    visit_.VisitCompleted, names=lambda e: (*(line.lot_ref for line in e.goods), e.cash_lot)
+)
+def _visit_completed(event: visit_.VisitCompleted, state: TrailState) -> Parts:
     handed = [f"{_quantity(state, line.lot_ref, line.quantity)}" for line in event.goods]
     if event.cash_fen:
         from_lot = "" if event.cash_lot is None else f" from lot {event.cash_lot}"
@@ -501,13 +561,12 @@ def _visit_completed(event: visit_.VisitCompleted, state: TrailState) -> Describ
     return _said(
         f"visited on {_day(event.visited_on)}: handed over {', '.join(handed) or 'nothing'}; "
         f"signed by member {event.signed_by}; {len(event.needs)} need(s) and "
-        f"{len(event.problems)} problem(s) recorded",
-        names=[*(line.lot_ref for line in event.goods), event.cash_lot],
+        f"{len(event.problems)} problem(s) recorded"
     )
 
 
 @_describes(visit_.ProblemAssigned)
-def _problem_assigned(event: visit_.ProblemAssigned, state: TrailState) -> Described:
+def _problem_assigned(event: visit_.ProblemAssigned, state: TrailState) -> Parts:
     return _said(
         f"problem {event.problem_id} assigned to {event.department} ({event.assignee}), "
         f"due {_day(event.due_on)}"
@@ -515,61 +574,62 @@ def _problem_assigned(event: visit_.ProblemAssigned, state: TrailState) -> Descr
 
 
 @_describes(visit_.ProblemFollowedUp)
-def _problem_followed_up(event: visit_.ProblemFollowedUp, state: TrailState) -> Described:
+def _problem_followed_up(event: visit_.ProblemFollowedUp, state: TrailState) -> Parts:
     return _said(f"problem {event.problem_id} followed up")
 
 
 @_describes(visit_.ProblemResolved)
-def _problem_resolved(event: visit_.ProblemResolved, state: TrailState) -> Described:
+def _problem_resolved(event: visit_.ProblemResolved, state: TrailState) -> Parts:
     return _said(f"problem {event.problem_id} resolved")
 
 
 @_describes(visit_.ProblemReportedBack)
-def _problem_reported(event: visit_.ProblemReportedBack, state: TrailState) -> Described:
+def _problem_reported(event: visit_.ProblemReportedBack, state: TrailState) -> Parts:
     return _said(f"outcome of problem {event.problem_id} reported back to the household")
 
 
 @_describes(visit_.ReturnVisitRecorded)
-def _return_visit(event: visit_.ReturnVisitRecorded, state: TrailState) -> Described:
+def _return_visit(event: visit_.ReturnVisitRecorded, state: TrailState) -> Parts:
     return _said("return visit recorded")
 
 
 @_describes(visit_.AuditCallbackRecorded)
-def _callback(event: visit_.AuditCallbackRecorded, state: TrailState) -> Described:
+def _callback(event: visit_.AuditCallbackRecorded, state: TrailState) -> Parts:
     return _said(f"audit callback by {event.method}: {event.result}")
 
 
 @_describes(visit_.VisitCancelled)
-def _visit_cancelled(event: visit_.VisitCancelled, state: TrailState) -> Described:
+def _visit_cancelled(event: visit_.VisitCancelled, state: TrailState) -> Parts:
     return _said("visit cancelled")
 
 
 # ------------------------------------------------ patrol
 
 
-@_describes(patrol_.PatrolScheduled)
-def _patrol_scheduled(event: patrol_.PatrolScheduled, state: TrailState) -> Described:
+@_describes(patrol_.PatrolScheduled, names=lambda e: (e.campaign,))
+def _patrol_scheduled(event: patrol_.PatrolScheduled, state: TrailState) -> Parts:
     night = "night " if event.night else ""
     return _said(
         f"{night}patrol of {event.area} in campaign {event.campaign} scheduled for "
-        f"{_moment(event.scheduled_for)}, team {event.team} led by {event.leader}",
-        names=[event.campaign],
+        f"{_moment(event.scheduled_for)}, team {event.team} led by {event.leader}"
     )
 
 
 @_describes(patrol_.PatrolStarted)
-def _patrol_started(event: patrol_.PatrolStarted, state: TrailState) -> Described:
+def _patrol_started(event: patrol_.PatrolStarted, state: TrailState) -> Parts:
     return _said("patrol set out")
 
 
 @_describes(patrol_.PlaceChecked)
-def _place_checked(event: patrol_.PlaceChecked, state: TrailState) -> Described:
+def _place_checked(event: patrol_.PlaceChecked, state: TrailState) -> Parts:
     kind = patrol_.PLACE_KINDS.get(event.kind, event.kind)
     return _said(f"checked {event.name} ({kind})")
 
 
-@_describes(patrol_.EncounterLogged)
-def _encounter(event: patrol_.EncounterLogged, state: TrailState) -> Described:
+@_describes(
+    patrol_.EncounterLogged, names=lambda e: (e.person_ref, *(line.lot_ref for line in e.supplies))
+)
+def _encounter(event: patrol_.EncounterLogged, state: TrailState) -> Parts:
     who = f"person {event.person_ref}" if event.person_ref else "an unidentified person"
     flags = [
         flag
@@ -584,43 +644,39 @@ def _encounter(event: patrol_.EncounterLogged, state: TrailState) -> Described:
     given = ", ".join(_quantity(state, line.lot_ref, line.quantity) for line in event.supplies)
     supplies = f"; given {given}" if given else ""
     outcome = patrol_.OUTCOMES.get(event.outcome, event.outcome)
-    return _said(
-        f"encounter {event.encounter_id}: {who}{flagged}, {outcome}{supplies}",
-        names=[event.person_ref, *(line.lot_ref for line in event.supplies)],
-    )
+    return _said(f"encounter {event.encounter_id}: {who}{flagged}, {outcome}{supplies}")
 
 
 @_describes(patrol_.PatrolEnded)
-def _patrol_ended(event: patrol_.PatrolEnded, state: TrailState) -> Described:
+def _patrol_ended(event: patrol_.PatrolEnded, state: TrailState) -> Parts:
     return _said("patrol ended")
 
 
 @_describes(patrol_.PatrolCancelled)
-def _patrol_cancelled(event: patrol_.PatrolCancelled, state: TrailState) -> Described:
+def _patrol_cancelled(event: patrol_.PatrolCancelled, state: TrailState) -> Parts:
     return _said("patrol cancelled")
 
 
 # ------------------------------------------------ hotline
 
 
-@_describes(hotline_.CallReceived)
-def _call_received(event: hotline_.CallReceived, state: TrailState) -> Described:
+@_describes(hotline_.CallReceived, names=lambda e: (e.campaign,))
+def _call_received(event: hotline_.CallReceived, state: TrailState) -> Parts:
     far = " (a far place: 60-minute target)" if event.far else ""
     return _said(
         f"hotline call in campaign {event.campaign} about a person at {event.place}, "
-        f"{event.area}{far}",
-        names=[event.campaign],
+        f"{event.area}{far}"
     )
 
 
-@_describes(hotline_.CallDispatched)
-def _call_dispatched(event: hotline_.CallDispatched, state: TrailState) -> Described:
+@_describes(hotline_.CallDispatched, names=lambda e: (e.patrol,))
+def _call_dispatched(event: hotline_.CallDispatched, state: TrailState) -> Parts:
     patrol = "" if event.patrol is None else f" on patrol {event.patrol}"
-    return _said(f"team {event.team}{patrol} dispatched", names=[event.patrol])
+    return _said(f"team {event.team}{patrol} dispatched")
 
 
 @_describes(hotline_.CallArrived)
-def _call_arrived(event: hotline_.CallArrived, state: TrailState) -> Described:
+def _call_arrived(event: hotline_.CallArrived, state: TrailState) -> Parts:
     verdict = "met" if event.within_target else "MISSED"
     return _said(
         f"team on the scene {event.response_minutes} minutes after the call "
@@ -629,7 +685,7 @@ def _call_arrived(event: hotline_.CallArrived, state: TrailState) -> Described:
 
 
 @_describes(hotline_.CallClosed)
-def _call_closed(event: hotline_.CallClosed, state: TrailState) -> Described:
+def _call_closed(event: hotline_.CallClosed, state: TrailState) -> Parts:
     outcome = patrol_.OUTCOMES.get(event.outcome, event.outcome.replace("_", " "))
     return _said(f"call closed: {outcome}")
 
@@ -644,55 +700,29 @@ def _reason(event: Event) -> str | None:
     return reason if isinstance(reason, str) else None
 
 
-def _touches(event: Event, named: Iterable[str | None], state: TrailState) -> tuple[str, ...]:
-    refs: list[str | None] = [event.ref, *named]
-    if event.type_name.startswith("visit."):
-        refs.append(state.visits.get(event.ref))
-    if len(refs) == 1:
+def _touches(event: Event, household_of: Callable[[str], str | None]) -> tuple[str, ...]:
+    """Every reference `event` touches, its own first, each once; `household_of` gives a
+    visit's household."""
+    namer = _NAMERS.get(type(event))
+    household = household_of(event.ref) if type(event) in _VISIT_EVENTS else None
+    if namer is None and household is None:
         # Most events name no other record: no need to drop repeats.
         return (event.ref,) if event.ref else ()
+    refs = [event.ref, *(() if namer is None else namer(event)), household]
     return tuple(dict.fromkeys(ref for ref in refs if ref))
 
 
-def _erase(
-    entries: PVector[TrailEntry], indexes: Iterable[int], household: str
-) -> PVector[TrailEntry]:
-    """`entries` without the household's personal values, where they held any."""
-    subject = household_subject(household)
-    for index in indexes:
-        entry = entries[index]
-        parts = tuple(
-            Personal(part.subject, None)
-            if isinstance(part, Personal) and part.subject == subject
-            else part
-            for part in entry.parts
-        )
-        if parts != entry.parts:
-            entries = entries.set(index, attrs.evolve(entry, parts=parts))
-    return entries
-
-
-_LOOKUPS: frozenset[type[Event]] = frozenset(
-    {
-        visit_.VisitPlanned,
-        lot_.LotPledged,
-        lot_.LotReceived,
-        household_.HouseholdErased,
-    }
-)
-"""The events that change what later summaries look up, or erase earlier ones."""
+_VISIT_EVENTS = frozenset(cls for cls in _DESCRIBERS if cls.type_name.startswith("visit."))
 
 
 class AuditTrail(Projection[TrailState]):
     """Every event, indexed by each reference it touches."""
 
     name = "audit_trail"
-    # The state holds an entry per event, so each checkpoint is as large as the history
-    # before it: saved at a quarter of the usual rate.
-    checkpoint_every: ClassVar[int | None] = 40_000
-    # Every event appends an entry and indexes it under two or three references: a page
-    # of events does so in place (measured 27% faster than a persistent copy per event).
-    in_place: ClassVar[tuple[str, ...]] = ("entries", "by_ref", "visits", "lots")
+    # Version 2 keeps positions only (entries are rendered from the events when read).
+    version = 2
+    # Pages are folded by fold_page, below, in one pass of plain dicts and lists.
+    in_place: ClassVar[tuple[str, ...]] = ("by_ref", "visits", "lots")
 
     def initial(self) -> TrailState:
         return TrailState()
@@ -700,43 +730,68 @@ class AuditTrail(Projection[TrailState]):
     @on(*_DESCRIBERS)
     def record(self, state: TrailState, event: Event, meta: Meta) -> TrailState:
         """Index `event` under every reference it touches."""
-        described = _DESCRIBERS[type(event)](event, state)
-        touches = _touches(event, described.names, state)
-        index = len(state.entries)
-        entries = state.entries.append(
-            TrailEntry(
-                position=meta.position,
-                recorded_at=meta.recorded_at,
-                effective_at=event.effective_at,
-                actor=event.actor,
-                event_type=event.type_name,
-                ref=event.ref,
-                reason=_reason(event),
-                parts=described.parts,
-                touches=touches,
-            )
-        )
         by_ref = state.by_ref
-        for ref in touches:
-            by_ref = by_ref.set(ref, by_ref.get(ref, _NONE).append(index))
+        position = meta.position
+        for ref in _touches(event, state.visits.get):
+            by_ref = by_ref.set(ref, by_ref.get(ref, _NONE).append(position))
         visits, lots = state.visits, state.lots
         if type(event) in _LOOKUPS:
             match event:
                 case visit_.VisitPlanned():
                     visits = visits.set(event.ref, event.household)
                 case lot_.LotPledged() | lot_.LotReceived():
-                    lots = lots.set(
-                        event.ref, LotLabel(item=event.item, unit=event.unit, kind=event.kind)
-                    )
-                case household_.HouseholdErased():
-                    entries = _erase(entries, by_ref[event.ref], event.ref)
+                    lots = lots.set(event.ref, _label(event))
         # Folded in place within a page, nothing changed identity: the same state will do.
-        # Otherwise built directly rather than by attrs.evolve (once for every event).
-        if (
-            entries is state.entries
-            and by_ref is state.by_ref
-            and visits is state.visits
-            and lots is state.lots
-        ):
+        if by_ref is state.by_ref and visits is state.visits and lots is state.lots:
             return state
-        return TrailState(entries=entries, by_ref=by_ref, visits=visits, lots=lots)
+        return TrailState(by_ref=by_ref, visits=visits, lots=lots)
+
+    def fold_page(self, state: TrailState, page: Sequence[tuple[Event, Meta]]) -> TrailState:
+        """The same as :meth:`record` event by event, with each reference's positions of the
+        page gathered in a list and added to its vector once: a persistent map pays for
+        every change, and a page touches most references several times."""
+        if len(page) < 2:
+            return super().fold_page(state, page)
+        gathered: dict[str, list[int]] = {}
+        visits: dict[str, str] = {}
+        lots: dict[str, LotLabel] = {}
+        known_visits = state.visits
+
+        def household_of(visit: str) -> str | None:
+            return visits.get(visit) or known_visits.get(visit)
+
+        for event, meta in page:
+            cls = type(event)
+            if cls not in _DESCRIBERS:
+                continue
+            position = meta.position
+            for ref in _touches(event, household_of):
+                found = gathered.get(ref)
+                if found is None:
+                    gathered[ref] = [position]
+                else:
+                    found.append(position)
+            if cls in _LOOKUPS:
+                if cls is visit_.VisitPlanned:
+                    visits[event.ref] = typing.cast(visit_.VisitPlanned, event).household
+                else:
+                    lots[event.ref] = _label(event)
+        known = state.by_ref
+        by_ref = known.evolver()
+        for ref, positions in gathered.items():
+            by_ref[ref] = known.get(ref, _NONE).extend(positions)
+        return TrailState(
+            by_ref=by_ref.persistent(),
+            visits=state.visits.update(visits) if visits else state.visits,
+            lots=state.lots.update(lots) if lots else state.lots,
+        )
+
+
+def _label(event: Any) -> LotLabel:
+    return LotLabel(item=event.item, unit=event.unit, kind=event.kind)
+
+
+_LOOKUPS: frozenset[type[Event]] = frozenset(
+    {visit_.VisitPlanned, lot_.LotPledged, lot_.LotReceived}
+)
+"""The events that change what later summaries look up."""

@@ -176,14 +176,18 @@ class Queries(ServiceBase):
     ) -> trail_.AuditTrailReport:
         """Every event that touched `ref`, in order; see :func:`~.audit_trail.report`."""
         answer = self.query(AUDIT_TRAIL, as_of=as_of, effective=effective)
-        return trail_.report(answer.state, answer.basis, ref=ref)
+        return trail_.report(
+            answer.state, answer.basis, ref=ref, events_at=trail_.reader(self.history)
+        )
 
     def sources(
         self, positions: Iterable[int], *, as_of: AsOf = None, effective: Effective = None
     ) -> tuple[trail_.TrailEntry, ...]:
         """The events at `positions` (a report line's ``sources``): the drill-down."""
         answer = self.query(AUDIT_TRAIL, as_of=as_of, effective=effective)
-        return trail_.events_of(answer.state, positions)
+        return trail_.events_of(
+            answer.state, answer.basis, positions, events_at=trail_.reader(self.history)
+        )
 
     def rebuild(
         self,
