@@ -5,10 +5,16 @@ extension codes carry the rest. The codes are part of the stored format and neve
 change. Arrays decode as tuples: events hold tuples, never lists. Personal values
 are sealed with their subject's key on the way in and read as erased when the key
 is gone.
+
+A checkpoint (a whole folded state) is one extension of its own, written by
+``history.CheckpointEncoder`` and read by :func:`decode_checkpoint`; checkpoints
+saved before that format are plain values and still read.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -16,13 +22,14 @@ from uuid import UUID
 
 import msgpack
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from eventsourcing.persistence import Transcoder
 from pyrsistent import PMap, PSet, PVector, pmap, pset, pvector
 
 from warmcase.errors import StoredHistoryError
 from warmcase.events import field_names, value_class
 from warmcase.personal import Keyring, Personal
-from warmcase_adapters.keyring import seal, unseal
+from warmcase_adapters.keyring import NONCE_BYTES, seal, unseal
 
 # Extension codes: permanent.
 UUID_CODE = 1
@@ -36,6 +43,16 @@ PSET_CODE = 8
 PERSONAL_CODE = 9
 VALUE_CODE = 10
 TIMEDELTA_CODE = 11
+CHECKPOINT_CODE = 12
+"""A folded state in the checkpoint format (see :func:`decode_checkpoint`)."""
+MARK_CODE = 13
+"""Inside a checkpoint: the head of an array that stands for a map, vector, set or value."""
+
+CHECKPOINT_FORMAT = 2
+"""Checkpoints before it are plain codec values (still read); a later one is refused."""
+PMAP_MARK, PVECTOR_MARK, PSET_MARK, FROZENSET_MARK = range(4)
+"""The structural marks of a checkpoint; value types are numbered from 4 in its table."""
+FIRST_VALUE_MARK = 4
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -48,11 +65,54 @@ def _sorted_if_possible(items: Any) -> list[Any]:
         return list(items)
 
 
+_MISSING: Any = object()
+_PLAIN = frozenset({str, int, bool, float, type(None)})
+
+
+def _decode_leaf(code: int, data: bytes) -> Any:
+    # The extensions whose payload holds no other extension: plain msgpack inside.
+    if code == DATETIME_CODE:
+        micros, offset = msgpack.unpackb(data)
+        moment = _EPOCH + timedelta(microseconds=micros)
+        return moment.astimezone(timezone(timedelta(seconds=offset)))
+    if code == DATE_CODE:
+        return date.fromordinal(msgpack.unpackb(data))
+    if code == UUID_CODE:
+        return UUID(bytes=data)
+    if code == DECIMAL_CODE:
+        return Decimal(data.decode())
+    return timedelta(microseconds=msgpack.unpackb(data))
+
+
+class LeafCache:
+    """Decoded immutable leaves (times, dates, ids, sets of tags) by their stored bytes.
+
+    They hold nothing personal, so one cache may serve every page of a read. Each table
+    is emptied when full, which bounds the memory a long-lived codec keeps.
+    """
+
+    LIMIT = 1 << 14
+
+    def __init__(self) -> None:
+        self.sets: dict[bytes, Any] = {}
+        self.tables: dict[int, dict[bytes, Any]] = {
+            code: {} for code in (DATETIME_CODE, DATE_CODE, UUID_CODE, DECIMAL_CODE, TIMEDELTA_CODE)
+        }
+
+    def keep(self, table: dict[bytes, Any], data: bytes, value: Any) -> Any:
+        """Remember `value` as what `data` decodes to, in `table`; `value`."""
+        if len(table) >= self.LIMIT:
+            table.clear()
+        table[data] = value
+        return value
+
+
 class Codec(Transcoder):
     """Encodes and decodes warmcase values; `keyring` seals and unseals personal data."""
 
-    def __init__(self, keyring: Keyring) -> None:
+    def __init__(self, keyring: Keyring, *, leaves: LeafCache | None = None) -> None:
         self.keyring = keyring
+        self._leaves = LeafCache() if leaves is None else leaves
 
     def encode(self, obj: Any) -> bytes:
         """The msgpack bytes of `obj`."""
@@ -104,21 +164,22 @@ class Codec(Transcoder):
         raise TypeError(msg)
 
     def _ext_hook(self, code: int, data: bytes) -> Any:  # noqa: PLR0911 - one branch per code
-        if code == UUID_CODE:
-            return UUID(bytes=data)
-        if code == DATETIME_CODE:
-            micros, offset = self.decode(data)
-            moment = _EPOCH + timedelta(microseconds=micros)
-            return moment.astimezone(timezone(timedelta(seconds=offset)))
-        if code == DATE_CODE:
-            return date.fromordinal(self.decode(data))
-        if code == DECIMAL_CODE:
-            return Decimal(data.decode())
-        if code == TIMEDELTA_CODE:
-            return timedelta(microseconds=self.decode(data))
         if code == PERSONAL_CODE:
-            subject, sealed = self.decode(data)
+            # (subject, sealed bytes or None): nothing inside needs the hook.
+            subject, sealed = msgpack.unpackb(data)
             return self._unseal(subject, sealed)
+        table = self._leaves.tables.get(code)
+        if table is not None:
+            # Immutable leaves recur (a command's events share their times): decode each once.
+            value = table.get(data, _MISSING)
+            if value is _MISSING:
+                value = self._leaves.keep(table, data, _decode_leaf(code, data))
+            return value
+        if code == VALUE_CODE:
+            name, fields = self.decode(data)
+            return value_class(name)(**fields)
+        if code == CHECKPOINT_CODE:
+            return decode_checkpoint(self, data)
         if code == PMAP_CODE:
             return pmap(self.decode(data))
         if code == PVECTOR_CODE:
@@ -126,10 +187,15 @@ class Codec(Transcoder):
         if code == PSET_CODE:
             return pset(self.decode(data))
         if code == FROZENSET_CODE:
-            return frozenset(self.decode(data))
-        if code == VALUE_CODE:
-            name, fields = self.decode(data)
-            return value_class(name)(**fields)
+            sets = self._leaves.sets
+            found = sets.get(data)
+            if found is None:
+                members = self.decode(data)
+                found = frozenset(members)
+                if all(type(member) in _PLAIN for member in members):
+                    # Plain members only (tags, kinds): shared like the leaves.
+                    self._leaves.keep(sets, data, found)
+            return found
         msg = f"stored data has an unknown extension code {code}"
         raise StoredHistoryError(msg)
 
@@ -149,5 +215,141 @@ class Codec(Transcoder):
         try:
             return Personal(subject, unseal(key, subject, sealed))
         except InvalidTag as error:
-            msg = f"personal data of {subject} does not match its key: the store was tampered with"
-            raise StoredHistoryError(msg) from error
+            raise _tampered(subject) from error
+
+
+def _tampered(subject: str) -> StoredHistoryError:
+    msg = f"personal data of {subject} does not match its key: the store was tampered with"
+    return StoredHistoryError(msg)
+
+
+class PageCodec(Codec):
+    """A codec for one page of a read: each subject's key is looked up, and its cipher
+    made, once for the page.
+
+    Use a fresh one per page, as its keyring is: nothing here outlives the page, so a
+    key destroyed meanwhile is not kept alive in memory.
+    """
+
+    def __init__(self, keyring: Keyring, *, leaves: LeafCache | None = None) -> None:
+        super().__init__(keyring, leaves=leaves)
+        self._ciphers = Ciphers()
+        self._openers: dict[str, tuple[AESGCM, bytes] | None] = {}
+
+    def _unseal(self, subject: str, sealed: bytes | None) -> Personal:
+        if sealed is None:
+            return Personal(subject, None)
+        try:
+            opener = self._openers[subject]
+        except KeyError:
+            key = self.keyring.key_for(subject, create=False)
+            opener = None if key is None else (self._ciphers.cipher(key), subject.encode())
+            self._openers[subject] = opener
+        if opener is None:
+            return Personal(subject, None)
+        cipher, associated = opener
+        # keyring.unseal, with the cipher and the associated data made once.
+        try:
+            text = cipher.decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], associated)
+        except InvalidTag as error:
+            raise _tampered(subject) from error
+        return Personal(subject, text.decode())
+
+
+class Ciphers:
+    """:func:`~warmcase_adapters.keyring.seal` (the same format), with each key's cipher
+    made once and nonces drawn from the system's random source in bulk.
+
+    For one page or one checkpoint only: it holds the keys it met.
+    """
+
+    NONCES = 256
+
+    def __init__(self) -> None:
+        self._ciphers: dict[bytes, AESGCM] = {}
+        self._nonces = b""
+        self._next = 0
+
+    def cipher(self, key: bytes) -> AESGCM:
+        """The cipher of `key`."""
+        cipher = self._ciphers.get(key)
+        if cipher is None:
+            cipher = self._ciphers[key] = AESGCM(key)
+        return cipher
+
+    def seal(self, key: bytes, subject: str, plaintext: str) -> bytes:
+        """Nonce + ciphertext of `plaintext`, bound to `subject`."""
+        start = self._next
+        if start == len(self._nonces):
+            self._nonces, start = os.urandom(NONCE_BYTES * self.NONCES), 0
+        self._next = start + NONCE_BYTES
+        nonce = self._nonces[start : self._next]
+        return nonce + self.cipher(key).encrypt(nonce, plaintext.encode(), subject.encode())
+
+
+class UnknownCheckpointFormat(StoredHistoryError):
+    """A checkpoint written in a format this version does not read (by a later one)."""
+
+
+class _Mark:
+    """What a mark decodes to: how to build the value its array stands for."""
+
+    __slots__ = ("build",)
+
+    def __init__(self, build: Callable[[tuple[Any, ...]], Any]) -> None:
+        self.build = build
+
+
+def _value_builder(name: str, fields: tuple[str, ...]) -> Callable[[tuple[Any, ...]], Any]:
+    cls = value_class(name)
+
+    def build(items: tuple[Any, ...]) -> Any:
+        return cls(**dict(zip(fields, items[1:], strict=True)))
+
+    return build
+
+
+_STRUCTURAL: tuple[Callable[[tuple[Any, ...]], Any], ...] = (
+    lambda items: pmap(items[1]),
+    lambda items: pvector(items[1:]),
+    lambda items: pset(items[1:]),
+    lambda items: frozenset(items[1:]),
+)
+
+
+def mark_bytes(index: int) -> bytes:
+    """The payload of mark `index`."""
+    return index.to_bytes(2, "big")
+
+
+def decode_checkpoint(codec: Codec, data: bytes) -> Any:
+    """The state in the payload of a checkpoint extension.
+
+    The payload is ``(format, table, body)``: the table names each value type the body
+    holds with its field names, in the order of its marks from :data:`FIRST_VALUE_MARK`;
+    in the body, an array whose head is a mark stands for a persistent map (its one
+    item), a vector, a set, or a value type (the items after the mark, field by field).
+    Everything else is as the codec has it. One packer writes the whole state, with no
+    value packed inside another, which is what makes saving a large state cheap.
+    """
+    form, table, body = msgpack.unpackb(data, use_list=False)
+    if form != CHECKPOINT_FORMAT:
+        msg = f"checkpoint format {form} is unknown to this version of warmcase"
+        raise UnknownCheckpointFormat(msg)
+    builders = [*_STRUCTURAL, *(_value_builder(name, tuple(fields)) for name, fields in table)]
+    marks = {mark_bytes(index): _Mark(build) for index, build in enumerate(builders)}
+    ext_hook = codec._ext_hook
+
+    def hook(code: int, payload: bytes) -> Any:
+        if code == MARK_CODE:
+            return marks[payload]
+        return ext_hook(code, payload)
+
+    def array(items: tuple[Any, ...]) -> Any:
+        if items and type(items[0]) is _Mark:
+            return items[0].build(items)
+        return items
+
+    return msgpack.unpackb(
+        body, ext_hook=hook, list_hook=array, use_list=False, raw=False, strict_map_key=False
+    )

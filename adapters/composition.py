@@ -78,6 +78,14 @@ def open_memory(url: str, **options: Any) -> Warmcase:
     return _answering(app)
 
 
+def _shared(app: Warmcase, url: str) -> Warmcase:
+    """`app`, able to rebuild with several jobs in processes of their own that open `url`
+    (a store other processes can open: a file or a server, not ``:memory:``)."""
+    from warmcase_adapters.parallel import attach  # noqa: PLC0415
+
+    return attach(app, url)
+
+
 def open_sqlite(url: str, **options: Any) -> Warmcase:
     """A store in one SQLite file: the embedded default.
 
@@ -119,7 +127,7 @@ def open_sqlite(url: str, **options: Any) -> Warmcase:
     except (PersistenceError, sqlite3.Error) as error:
         app.close()
         raise sqlite_store.open_failure(url, db_name, error) from error
-    return _answering(app)
+    return _shared(_answering(app), url)
 
 
 def open_postgresql(url: str, **options: Any) -> Warmcase:
@@ -165,4 +173,4 @@ def open_postgresql(url: str, **options: Any) -> Warmcase:
         app.close()
         msg = f"cannot keep keys in the PostgreSQL store {postgres_store.redact(url)!r}: {error}"
         raise StoreError(msg) from error
-    return _answering(app)
+    return _shared(_answering(app), url)

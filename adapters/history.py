@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from operator import attrgetter
 from typing import Any, Protocol, runtime_checkable
 from uuid import UUID
 
@@ -32,7 +32,13 @@ from warmcase.events import Event, field_names
 from warmcase.personal import Keyring, Personal
 from warmcase.projections.projection import Meta
 from warmcase_adapters import codec as codec_
-from warmcase_adapters.codec import Codec
+from warmcase_adapters.codec import (
+    Ciphers,
+    Codec,
+    LeafCache,
+    PageCodec,
+    UnknownCheckpointFormat,
+)
 from warmcase_adapters.mapper import BACKDATED_MICROS, EventMapper, micros_since_epoch
 
 DEFAULT_PAGE_SIZE = 2000
@@ -164,30 +170,29 @@ class ExistingKeysOnly(PageKeyring):
 
 
 class CheckpointEncoder:
-    """:meth:`Codec.encode` of a whole folded state, in the same bytes, at less cost.
+    """A whole folded state in the checkpoint format (:func:`~.codec.decode_checkpoint`).
 
     A checkpoint holds hundreds of thousands of values that msgpack cannot carry natively
-    (dates, personal values, persistent maps, value types), each packed on its own
-    inside an extension. The codec makes a new packer for each and tries the types in
-    turn; here one packer per nesting depth is kept, the type is looked up once, and a
-    personal value met again (a head's name in every entry of the trail) is sealed once:
-    the same ciphertext for the same subject, key and plaintext, as that would give.
-    Use one encoder per state: it remembers what it sealed.
+    (persistent maps, value types, dates, personal values). One packer writes them all:
+    a map, vector, set or value becomes an array headed by its mark, so only leaves
+    (dates, times, personal values) are packed on their own. A personal value met again
+    (a head's name in every entry of a trail) is sealed once: the same ciphertext for
+    the same subject, key and plaintext, as sealing again would give. Use one encoder
+    per state: it remembers what it sealed and the value types it met.
     """
 
     def __init__(self, codec: Codec) -> None:
         self.codec = codec
-        self._packers: list[Any] = []
-        self._depth = 0
-        self._sealed: dict[tuple[str, str], bytes] = {}
-        self._times: dict[int, Any] = {}
-        self._fields: dict[type, tuple[str, tuple[str, ...]] | None] = {}
+        self._packer = msgpack.Packer(default=self._default, use_bin_type=True)
+        self._leaf = msgpack.Packer(use_bin_type=True)
+        self._ciphers = Ciphers()
+        self._sealed: dict[tuple[str, str], Any] = {}
+        self._dates: dict[date, Any] = {}
+        self._table: list[tuple[str, tuple[str, ...]]] = []
+        self._values: dict[type, tuple[Any, Callable[[Any], Any]] | None] = {}
         self._by_type: dict[type, Callable[[Any], Any]] = {
-            UUID: self._uuid,
             datetime: self._datetime,
             date: self._date,
-            Decimal: self._decimal,
-            timedelta: self._timedelta,
             Personal: self._personal,
             type(pmap()): self._pmap,
             type(pvector()): self._pvector,
@@ -197,81 +202,81 @@ class CheckpointEncoder:
         }
 
     def encode(self, state: Any) -> bytes:
-        """The bytes :meth:`Codec.encode` gives for `state` (ciphertexts aside)."""
-        return self._pack(state)
-
-    def _pack(self, obj: Any) -> bytes:
-        depth = self._depth
-        if depth == len(self._packers):
-            self._packers.append(msgpack.Packer(default=self._default, use_bin_type=True))
-        self._depth = depth + 1
-        try:
-            packed: bytes = self._packers[depth].pack(obj)
-        finally:
-            self._depth = depth
+        """The checkpoint bytes of `state`, which :meth:`Codec.decode` reads back."""
+        body = self._packer.pack(state)
+        payload = msgpack.packb((codec_.CHECKPOINT_FORMAT, self._table, body), use_bin_type=True)
+        packed: bytes = msgpack.packb(_ext(codec_.CHECKPOINT_CODE, payload), use_bin_type=True)
         return packed
 
     def _default(self, obj: Any) -> Any:
         handler = self._by_type.get(type(obj))
         if handler is not None:
             return handler(obj)
-        fields = self._value_fields(type(obj))
-        if fields is None:
-            # Anything else (a subclass, or not storable): as the codec has it.
-            return self.codec._default(obj)
-        name, names = fields
-        return _ext(codec_.VALUE_CODE, self._pack((name, {f: getattr(obj, f) for f in names})))
-
-    def _value_fields(self, cls: type) -> tuple[str, tuple[str, ...]] | None:
+        cls = type(obj)
         try:
-            return self._fields[cls]
+            known = self._values[cls]
         except KeyError:
-            name = getattr(cls, "value_type_name", None)
-            found = None if name is None else (name, field_names(cls))
-            self._fields[cls] = found
-            return found
+            known = self._values[cls] = self._value_type(cls)
+        if known is None:
+            # Anything else (ids, amounts, a subclass, or not storable): as the codec has it.
+            return self.codec._default(obj)
+        mark, fields = known
+        return (mark, *fields(obj))
 
-    def _uuid(self, obj: UUID) -> Any:
-        return _ext(codec_.UUID_CODE, obj.bytes)
+    def _value_type(self, cls: type) -> tuple[Any, Callable[[Any], Any]] | None:
+        name = getattr(cls, "value_type_name", None)
+        if name is None:
+            return None
+        names = field_names(cls)
+        mark = _ext(codec_.MARK_CODE, codec_.mark_bytes(codec_.FIRST_VALUE_MARK + len(self._table)))
+        self._table.append((name, names))
+        if len(names) == 1:
+            (only,) = names
+            return mark, lambda obj: (getattr(obj, only),)
+        return mark, attrgetter(*names) if names else (lambda obj: ())
 
     def _datetime(self, obj: datetime) -> Any:
         offset = obj.utcoffset()
         if offset is None:
             return self.codec._default(obj)
         micros = (obj - _EPOCH) // _MICROSECOND
-        return _ext(codec_.DATETIME_CODE, self._pack((micros, offset // _SECOND)))
+        return _ext(codec_.DATETIME_CODE, self._leaf.pack((micros, offset // _SECOND)))
 
     def _date(self, obj: date) -> Any:
-        return _ext(codec_.DATE_CODE, self._pack(obj.toordinal()))
-
-    def _decimal(self, obj: Decimal) -> Any:
-        return _ext(codec_.DECIMAL_CODE, str(obj).encode())
-
-    def _timedelta(self, obj: timedelta) -> Any:
-        return _ext(codec_.TIMEDELTA_CODE, self._pack(obj // _MICROSECOND))
+        found = self._dates.get(obj)
+        if found is None:
+            found = self._dates[obj] = _ext(codec_.DATE_CODE, self._leaf.pack(obj.toordinal()))
+        return found
 
     def _personal(self, obj: Personal) -> Any:
-        if obj.value is None:
-            return _ext(codec_.PERSONAL_CODE, self._pack((obj.subject, None)))
-        known = (obj.subject, obj.value)
-        sealed = self._sealed.get(known)
-        if sealed is None:
-            # The codec's own sealing: the keyring decides (ExistingKeysOnly may refuse).
-            sealed = self._sealed[known] = self._pack(self.codec._seal(obj))
-        return _ext(codec_.PERSONAL_CODE, sealed)
+        subject, value = obj.subject, obj.value
+        if value is None:
+            return _ext(codec_.PERSONAL_CODE, self._leaf.pack((subject, None)))
+        known = (subject, value)
+        found = self._sealed.get(known)
+        if found is None:
+            # The codec's keyring decides (ExistingKeysOnly refuses an erased subject).
+            key = self.codec.keyring.key_for(subject, create=True)
+            assert key is not None
+            sealed = self._ciphers.seal(key, subject, value)
+            found = self._sealed[known] = _ext(
+                codec_.PERSONAL_CODE, self._leaf.pack((subject, sealed))
+            )
+        return found
 
     def _pmap(self, obj: PMap[Any, Any]) -> Any:
         # From its items: dict(obj) would look every key up again (same order either way).
-        return _ext(codec_.PMAP_CODE, self._pack(dict(obj.items())))
+        return (_PMAP, dict(obj.items()))
 
     def _pvector(self, obj: Any) -> Any:
-        return _ext(codec_.PVECTOR_CODE, self._pack(tuple(obj)))
+        return (_PVECTOR, *obj)
 
     def _pset(self, obj: PSet[Any]) -> Any:
-        return _ext(codec_.PSET_CODE, self._pack(codec_._sorted_if_possible(obj)))
+        # Sorted where the members allow it, so equal states give equal bytes.
+        return (_PSET, *codec_._sorted_if_possible(obj))
 
     def _set(self, obj: frozenset[Any]) -> Any:
-        return _ext(codec_.FROZENSET_CODE, self._pack(codec_._sorted_if_possible(obj)))
+        return (_FROZENSET, *codec_._sorted_if_possible(obj))
 
 
 _MICROSECOND = timedelta(microseconds=1)
@@ -281,6 +286,12 @@ _SECOND = timedelta(seconds=1)
 def _ext(code: int, data: bytes) -> Any:
     # msgpack.ExtType checks its arguments in Python on every call; these are known good.
     return tuple.__new__(msgpack.ExtType, (code, data))
+
+
+_PMAP, _PVECTOR, _PSET, _FROZENSET = (
+    _ext(codec_.MARK_CODE, codec_.mark_bytes(mark))
+    for mark in (codec_.PMAP_MARK, codec_.PVECTOR_MARK, codec_.PSET_MARK, codec_.FROZENSET_MARK)
+)
 
 
 class StoreHistory:
@@ -295,6 +306,7 @@ class StoreHistory:
         self.store = store
         self.mapper = mapper
         self.page_size = page_size
+        self._leaves = LeafCache()
 
     # -- positions and times --------------------------------------------------------------
 
@@ -382,7 +394,8 @@ class StoreHistory:
             if not rows:
                 return
             with key_session(keyring) as lookup:
-                page = self._decode(rows, Codec(PageKeyring(keyring, lookup)), stream_ids)
+                codec = PageCodec(PageKeyring(keyring, lookup), leaves=self._leaves)
+                page = self._decode(rows, codec, stream_ids)
             # Yielded outside the key session: nothing stays open while the caller folds.
             yield page
             if len(rows) < page_size:
@@ -423,7 +436,12 @@ class StoreHistory:
         position, state = found
         keyring = self.mapper.codec.keyring
         with key_session(keyring) as lookup:
-            return position, Codec(PageKeyring(keyring, lookup)).decode(state)
+            codec = PageCodec(PageKeyring(keyring, lookup), leaves=self._leaves)
+            try:
+                return position, codec.decode(state)
+            except UnknownCheckpointFormat:
+                # Saved by a later version: as good as none, the history is folded instead.
+                return None
 
     def save_checkpoint(self, name: str, position: int, state: Any) -> None:
         """Keep the folded state of projection `name` at `position`.

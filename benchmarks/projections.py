@@ -6,7 +6,9 @@ AuditTrail), in events of the store per second, three ways in the same run:
 - (w) warmcase: ``app.rebuild()`` (one paged read of the store's history, each
   projection folded from it a page of its events at a time, a checkpoint of each saved
   at the end); also (w0), the same rebuild with no checkpoint saved, to show what saving
-  costs;
+  costs, and (w2), ``app.rebuild(jobs=2)``: the projections in two groups of about equal
+  cost, each rebuilt by the same path in a spawned process of its own (the time includes
+  starting them; the peak is the parent's plus each child's);
 - (a) eventsourcing's own replay path: ``recorder.select_notifications`` pages,
   ``mapper.to_domain_event`` per notification, recorded times per page from
   ``recorder.recorded_times``, and the same four projections' rules applied event by
@@ -58,12 +60,14 @@ from warmcase.projections.duplicate_aid import DuplicateAid
 from warmcase.projections.live import LiveViews, folding
 from warmcase.projections.projection import Meta, Projection
 from warmcase.projections.stock import StockLevels
+from warmcase_adapters.parallel import attach
 
 PAGE = 2_000
 """Rows per read in (a) and (b), as in warmcase's own history reads."""
-VARIANTS = ("w", "w0", "a", "b")
+VARIANTS = ("w", "w2", "w0", "a", "b")
 LABELS = {
     "w": "(w) warmcase `app.rebuild()`, checkpoints saved",
+    "w2": "(w2) warmcase `app.rebuild(jobs=2)`",
     "w0": "(w0) the same rebuild, no checkpoint saved",
     "a": "(a) eventsourcing notifications + mapper + folds",
     "b": "(b) raw sqlite3 pages + msgpack decode, no fold",
@@ -80,10 +84,10 @@ def _open(store: Path) -> Warmcase:
     return warmcase.open(f"sqlite:///{store}")
 
 
-def _peak_mb() -> float:
-    # ru_maxrss is in KiB on Linux (bytes on macOS).
+def _peak_mb(who: int = resource.RUSAGE_SELF) -> float:
+    # ru_maxrss is in KiB on Linux (bytes on macOS); for RUSAGE_CHILDREN, the largest child's.
     scale = 1024 * 1024 if sys.platform == "darwin" else 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / scale
+    return resource.getrusage(who).ru_maxrss / scale
 
 
 def _fold_all(
@@ -104,6 +108,25 @@ def rebuild_warmcase(app: Warmcase) -> dict[str, Any]:
     report = app.rebuild()
     seconds = time.perf_counter() - started
     return {"seconds": seconds, "read": report.events, "checkpoints": report.checkpoints}
+
+
+def rebuild_parallel(app: Warmcase, store: Path) -> dict[str, Any]:
+    """(w2): the application's rebuild in two processes, one per group of projections."""
+    attach(app, f"sqlite:///{store}")
+    started = time.perf_counter()
+    report = app.rebuild(jobs=2)
+    seconds = time.perf_counter() - started
+    return {
+        "seconds": seconds,
+        "read": report.events,
+        "checkpoints": report.checkpoints,
+        "jobs": report.jobs,
+        "groups": [
+            {"projections": list(group.projections), "seconds": group.seconds}
+            for group in report.groups
+        ],
+        "child_peak_mb": _peak_mb(resource.RUSAGE_CHILDREN),
+    }
 
 
 def rebuild_history(app: Warmcase) -> dict[str, Any]:
@@ -173,6 +196,8 @@ def child(variant: str, store: Path) -> dict[str, Any]:
     try:
         if variant == "w":
             result = rebuild_warmcase(app)
+        elif variant == "w2":
+            result = rebuild_parallel(app, store)
         elif variant == "w0":
             result = rebuild_history(app)
         elif variant == "a":
@@ -357,12 +382,15 @@ def measure(store: Path, *, rounds: int, points: int, brute: int) -> dict[str, A
                 "checkpoints_saved": runs[variant][0]["checkpoints"],
                 "peak_mb": [r["peak_mb"] for r in runs[variant]],
                 "median_peak_mb": median([r["peak_mb"] for r in runs[variant]]),
+                **_parallel_figures(runs[variant]),
             }
             for variant in VARIANTS
         },
         "idle_process_peak_mb": idle["peak_mb"],
         "ratio_w_to_a": medians["w"] / medians["a"],
         "ratio_w_to_b": medians["w"] / medians["b"],
+        "ratio_w2_to_a": medians["w2"] / medians["a"],
+        "ratio_w2_to_b": medians["w2"] / medians["b"],
         "ratio_w0_to_a": medians["w0"] / medians["a"],
         "ratio_w0_to_b": medians["w0"] / medians["b"],
         "as_of": {
@@ -373,6 +401,30 @@ def measure(store: Path, *, rounds: int, points: int, brute: int) -> dict[str, A
             **asof["projections"],
         },
     }
+
+
+def _parallel_figures(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The processes of a rebuild with several jobs: its groups' seconds, each child's peak."""
+    if "jobs" not in runs[0]:
+        return {}
+    return {
+        "jobs": runs[0]["jobs"],
+        "groups": [run["groups"] for run in runs],
+        "median_child_peak_mb": median([r["child_peak_mb"] for r in runs]),
+    }
+
+
+def variant_label(variant: str) -> str:
+    """The variant's short name, as the table's rows begin: "(w2)"."""
+    return f"({variant})"
+
+
+def _peak(row: dict[str, Any]) -> str:
+    if "median_child_peak_mb" not in row:
+        return f"{row['median_peak_mb']:,.0f} MB"
+    return (
+        f"{row['median_peak_mb']:,.0f} MB + {row['jobs']} x {row['median_child_peak_mb']:,.0f} MB"
+    )
 
 
 def table(figures: dict[str, Any], generated: float | None) -> str:
@@ -393,10 +445,18 @@ def table(figures: dict[str, Any], generated: float | None) -> str:
         rate = row["median_events_per_s"]
         vs_a = rate / rebuild["a"]["median_events_per_s"]
         vs_b = rate / rebuild["b"]["median_events_per_s"]
-        lines.append(
-            f"| {row['what']} | {rate:,.0f} | {vs_a:.2f} | {vs_b:.2f} "
-            f"| {row['median_peak_mb']:,.0f} MB |"
-        )
+        lines.append(f"| {row['what']} | {rate:,.0f} | {vs_a:.2f} | {vs_b:.2f} | {_peak(row)} |")
+    for variant in VARIANTS:
+        row = rebuild[variant]
+        if row.get("groups"):
+            parts = "; ".join(
+                f"{', '.join(group['projections'])} in {group['seconds']:,.1f} s"
+                for group in row["groups"][0]
+            )
+            lines += [
+                "",
+                f"In {variant_label(variant)}, the processes' own times (first round): {parts}.",
+            ]
     lines += [
         "",
         f"An idle process with the store open peaks at {figures['idle_process_peak_mb']:,.0f} MB.",

@@ -17,8 +17,8 @@ import warmcase.app  # noqa: F401 - registers every event type
 from warmcase.errors import StoredHistoryError
 from warmcase.events import Envelope, Event, event_types, value_types
 from warmcase.personal import Personal
-from warmcase_adapters.codec import Codec
-from warmcase_adapters.keyring import MemoryKeyring
+from warmcase_adapters.codec import Ciphers, Codec, LeafCache, PageCodec
+from warmcase_adapters.keyring import NONCE_BYTES, MemoryKeyring, new_key, unseal
 from warmcase_adapters.mapper import EventMapper
 
 INT64 = st.integers(-(2**63), 2**63 - 1)
@@ -167,3 +167,56 @@ def test_dates_are_not_confused_with_datetimes() -> None:
     assert (date(2027, 1, 20), moment, UUID(int=7)) == codec.decode(
         codec.encode((date(2027, 1, 20), moment, UUID(int=7)))
     )
+
+
+@given(value=values)
+def test_a_page_codec_and_a_shared_leaf_cache_read_what_the_codec_reads(value: object) -> None:
+    """A page's codec (ciphers per key, leaves cached by their bytes across codecs) decodes
+    every shape to what the codec itself decodes, read once or again from the cache."""
+    keyring = MemoryKeyring()
+    leaves = LeafCache()
+    encoded = Codec(keyring).encode(value)
+    assert PageCodec(keyring, leaves=leaves).decode(encoded) == value
+    assert PageCodec(keyring, leaves=leaves).decode(encoded) == value
+
+
+def test_cached_times_keep_their_offsets() -> None:
+    """The same instant written with two offsets decodes to each with its own offset, and
+    a date is never taken for an equal-looking datetime, through one shared cache."""
+    leaves = LeafCache()
+    codec = PageCodec(MemoryKeyring(), leaves=leaves)
+    moment = datetime(2027, 1, 20, 9, tzinfo=UTC)
+    local = moment.astimezone(timezone(timedelta(hours=8)))
+    for _ in range(2):
+        first, second, day = codec.decode(codec.encode((moment, local, date(2027, 1, 20))))
+        assert (first.utcoffset(), second.utcoffset()) == (timedelta(0), timedelta(hours=8))
+        assert type(day) is date
+
+
+def test_a_page_codec_reads_erasure_and_tampering_as_the_codec_does() -> None:
+    """A page codec made after a key is destroyed reads that subject as erased; a
+    ciphertext moved to another subject is reported as tampering."""
+    keyring = MemoryKeyring()
+    codec = Codec(keyring)
+    stored = codec.encode((Personal("household:H-1", "王小明"), Personal("household:H-2", "李娟")))
+    keyring.destroy("household:H-1")
+    assert PageCodec(keyring).decode(stored) == (
+        Personal("household:H-1", None),
+        Personal("household:H-2", "李娟"),
+    )
+    sealed = codec.encode(Personal("household:H-2", "李娟"))
+    keyring.key_for("household:H-3", create=True)
+    with pytest.raises(StoredHistoryError, match="tampered"):
+        PageCodec(keyring).decode(sealed.replace(b"household:H-2", b"household:H-3"))
+
+
+def test_bulk_sealing_gives_what_the_keyring_unseals() -> None:
+    """Sealing with one cipher per key and nonces drawn in bulk gives the keyring's own
+    format, with a fresh nonce for every value, past the end of a batch of nonces."""
+    key = new_key()
+    ciphers = Ciphers()
+    sealed = [ciphers.seal(key, "household:H-1", f"王小明 {n}") for n in range(Ciphers.NONCES + 2)]
+    assert [unseal(key, "household:H-1", each) for each in sealed] == [
+        f"王小明 {n}" for n in range(Ciphers.NONCES + 2)
+    ]
+    assert len({each[:NONCE_BYTES] for each in sealed}) == len(sealed)

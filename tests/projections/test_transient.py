@@ -8,7 +8,7 @@ from typing import Any
 import attrs
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pyrsistent import pmap, pvector
+from pyrsistent import pmap, pset, pvector
 
 from tests.strategies.audit_trail_history import histories
 from tests.strategies.coverage_history import coverage_histories
@@ -19,7 +19,7 @@ from warmcase.projections.coverage import Coverage
 from warmcase.projections.duplicate_aid import DuplicateAid
 from warmcase.projections.projection import Projection
 from warmcase.projections.stock import StockLevels
-from warmcase.projections.transient import TransientMap, freeze, thaw
+from warmcase.projections.transient import TransientMap, add_to, freeze, get_in, set_in, thaw
 
 
 def _in_place(projection: Projection[Any]) -> Projection[Any]:
@@ -123,3 +123,42 @@ def test_removing_a_missing_key_from_a_transient_map_fails_as_the_map_would() ->
         raise AssertionError("remove of a missing key must fail")
     assert transient.get("a", 0) == 0
     assert "a" not in transient
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(("add_to", "set_in", "get_in", "get", "set")),
+            st.sampled_from(("a", "b")),
+            st.integers(0, 3),
+        ),
+        max_size=30,
+    )
+)
+def test_inner_sets_and_maps_change_in_place_as_they_would_persistently(
+    operations: list[tuple[str, str, int]],
+) -> None:
+    """Adding to an inner set, or setting in an inner map, of a transient map (its evolver
+    changed in place) reads and ends as the same changes on persistent maps would, with
+    other reads and writes of the map in between; on a persistent map the helpers are
+    the persistent changes themselves."""
+    persistent: Any = pmap({"map-a": pmap({0: "x"}), "set-a": pset([0])})
+    transient: Any = TransientMap(persistent)
+    for operation, key, value in operations:
+        sets, maps = f"set-{key}", f"map-{key}"
+        if operation == "add_to":
+            persistent = persistent.set(sets, persistent.get(sets, pset()).add(value))
+            assert add_to(transient, sets, value) is transient
+        elif operation == "set_in":
+            persistent = persistent.set(maps, persistent.get(maps, pmap()).set(value, "y"))
+            assert set_in(transient, maps, value, "y") is transient
+        elif operation == "set":
+            persistent = persistent.set(maps, pmap())
+            transient.set(maps, pmap())
+        elif operation == "get":
+            assert transient.get(sets) == persistent.get(sets)
+        assert get_in(transient, maps, value, "-") == get_in(persistent, maps, value, "-")
+    assert transient.persistent() == persistent
+    plain: Any = pmap()
+    assert add_to(plain, "a", 1) == pmap({"a": pset([1])})
+    assert set_in(plain, "a", 1, "z") == pmap({"a": pmap({1: "z"})})

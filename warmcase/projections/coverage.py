@@ -46,9 +46,9 @@ of the two lies within the other.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -90,12 +90,13 @@ from warmcase.errors import InvalidCommand, NotFound
 from warmcase.events import value_type
 from warmcase.projections.basis import Basis
 from warmcase.projections.projection import Meta, Projection, on
-from warmcase.projections.transient import replace
+from warmcase.projections.transient import add_to, replace
 
 LEVELS = ("district", "street", "community", "grid")
 SEPARATOR = "/"
 
 Area = tuple[str, ...]
+R = TypeVar("R")
 
 # ---------------------------------------------------------------- state
 
@@ -312,7 +313,8 @@ class CoverageState:
 
 
 def _indexed(index: PMap[str, PSet[str]], campaign: str, ref: str) -> PMap[str, PSet[str]]:
-    return index.set(campaign, index.get(campaign, pset()).add(ref))
+    indexed: PMap[str, PSet[str]] = add_to(index, campaign, ref)
+    return indexed
 
 
 # ---------------------------------------------------------------- the projection
@@ -323,6 +325,7 @@ class Coverage(Projection[CoverageState]):
 
     name = "coverage"
     version = 1
+    rebuild_cost: ClassVar[float] = 1.0
     # Most events change one household, visit, patrol or call: a page does so in place.
     in_place: ClassVar[tuple[str, ...]] = (
         "campaigns",
@@ -374,8 +377,9 @@ class Coverage(Projection[CoverageState]):
     @on(HouseholdSurveyed)
     def surveyed(self, state: CoverageState, event: HouseholdSurveyed, meta: Meta) -> CoverageState:
         address = event.address
-        info = attrs.evolve(
-            _household(state, event.ref),
+        info = _household_with(
+            state,
+            event.ref,
             area=(address.district, address.street, address.community, address.grid),
             size=len(event.members),
             categories=event.categories,
@@ -436,7 +440,7 @@ class Coverage(Projection[CoverageState]):
     @on(HouseholdClosed)
     def closed(self, state: CoverageState, event: HouseholdClosed, meta: Meta) -> CoverageState:
         closure = Closure(cause=event.cause, at=event.effective_at, position=meta.position)
-        return _put_household(state, attrs.evolve(_household(state, event.ref), closed=closure))
+        return _put_household(state, _household_with(state, event.ref, closed=closure))
 
     @on(AidPaid)
     def paid(self, state: CoverageState, event: AidPaid, meta: Meta) -> CoverageState:
@@ -453,8 +457,9 @@ class Coverage(Projection[CoverageState]):
 
     @on(VisitPlanned)
     def planned(self, state: CoverageState, event: VisitPlanned, meta: Meta) -> CoverageState:
-        info = attrs.evolve(
-            _visit(state, event.ref),
+        info = _visit_with(
+            state,
+            event.ref,
             campaign=event.campaign,
             household=event.household,
             planned_on=event.planned_on,
@@ -476,8 +481,9 @@ class Coverage(Projection[CoverageState]):
                 for record in event.problems
             }
         )
-        info = attrs.evolve(
-            _visit(state, event.ref),
+        info = _visit_with(
+            state,
+            event.ref,
             completed=Completion(visited_on=event.visited_on, position=meta.position),
             problems=problems,
         )
@@ -485,7 +491,7 @@ class Coverage(Projection[CoverageState]):
 
     @on(VisitCancelled)
     def cancelled(self, state: CoverageState, event: VisitCancelled, meta: Meta) -> CoverageState:
-        return _put_visit(state, attrs.evolve(_visit(state, event.ref), cancelled=meta.position))
+        return _put_visit(state, _visit_with(state, event.ref, cancelled=meta.position))
 
     @on(ProblemAssigned)
     def assigned(self, state: CoverageState, event: ProblemAssigned, meta: Meta) -> CoverageState:
@@ -530,8 +536,9 @@ class Coverage(Projection[CoverageState]):
 
     @on(PatrolScheduled)
     def scheduled(self, state: CoverageState, event: PatrolScheduled, meta: Meta) -> CoverageState:
-        info = attrs.evolve(
-            _patrol(state, event.ref),
+        info = _patrol_with(
+            state,
+            event.ref,
             campaign=event.campaign,
             area=event.area,
             scheduled=meta.position,
@@ -542,9 +549,7 @@ class Coverage(Projection[CoverageState]):
 
     @on(PatrolStarted)
     def started(self, state: CoverageState, event: PatrolStarted, meta: Meta) -> CoverageState:
-        info = attrs.evolve(
-            _patrol(state, event.ref), started_at=event.effective_at, started=meta.position
-        )
+        info = _patrol_with(state, event.ref, started_at=event.effective_at, started=meta.position)
         return _put_patrol(state, info)
 
     @on(PlaceChecked)
@@ -561,18 +566,19 @@ class Coverage(Projection[CoverageState]):
 
     @on(PatrolEnded)
     def ended(self, state: CoverageState, event: PatrolEnded, meta: Meta) -> CoverageState:
-        return _put_patrol(state, attrs.evolve(_patrol(state, event.ref), ended=meta.position))
+        return _put_patrol(state, _patrol_with(state, event.ref, ended=meta.position))
 
     @on(PatrolCancelled)
     def called_off(self, state: CoverageState, event: PatrolCancelled, meta: Meta) -> CoverageState:
-        return _put_patrol(state, attrs.evolve(_patrol(state, event.ref), cancelled=meta.position))
+        return _put_patrol(state, _patrol_with(state, event.ref, cancelled=meta.position))
 
     # -- hotline
 
     @on(CallReceived)
     def call_received(self, state: CoverageState, event: CallReceived, meta: Meta) -> CoverageState:
-        info = attrs.evolve(
-            _call(state, event.ref),
+        info = _call_with(
+            state,
+            event.ref,
             campaign=event.campaign,
             area=event.area,
             far=event.far,
@@ -591,13 +597,11 @@ class Coverage(Projection[CoverageState]):
             within_target=event.within_target,
             position=meta.position,
         )
-        return _put_call(state, attrs.evolve(_call(state, event.ref), arrival=arrival))
+        return _put_call(state, _call_with(state, event.ref, arrival=arrival))
 
     @on(CallClosed)
     def call_closed(self, state: CoverageState, event: CallClosed, meta: Meta) -> CoverageState:
-        info = attrs.evolve(
-            _call(state, event.ref), closed_outcome=event.outcome, closed=meta.position
-        )
+        info = _call_with(state, event.ref, closed_outcome=event.outcome, closed=meta.position)
         return _put_call(state, info)
 
 
@@ -605,8 +609,17 @@ class Coverage(Projection[CoverageState]):
 # at an early effective time may hold a later fact about a record without its first one.
 
 
+def _updated(found: R | None, cls: Callable[..., R], ref: str, changes: dict[str, Any]) -> R:
+    # A record met for the first time is made with its changes, not made and then changed.
+    return cls(ref=ref, **changes) if found is None else attrs.evolve(found, **changes)  # type: ignore[misc]
+
+
 def _household(state: CoverageState, ref: str) -> HouseholdInfo:
     return state.households.get(ref) or HouseholdInfo(ref=ref)
+
+
+def _household_with(state: CoverageState, ref: str, **changes: Any) -> HouseholdInfo:
+    return _updated(state.households.get(ref), HouseholdInfo, ref, changes)
 
 
 def _put_household(state: CoverageState, info: HouseholdInfo) -> CoverageState:
@@ -617,6 +630,10 @@ def _visit(state: CoverageState, ref: str) -> VisitInfo:
     return state.visits.get(ref) or VisitInfo(ref=ref)
 
 
+def _visit_with(state: CoverageState, ref: str, **changes: Any) -> VisitInfo:
+    return _updated(state.visits.get(ref), VisitInfo, ref, changes)
+
+
 def _put_visit(state: CoverageState, info: VisitInfo) -> CoverageState:
     return replace(state, visits=state.visits.set(info.ref, info))
 
@@ -625,12 +642,16 @@ def _patrol(state: CoverageState, ref: str) -> PatrolInfo:
     return state.patrols.get(ref) or PatrolInfo(ref=ref)
 
 
+def _patrol_with(state: CoverageState, ref: str, **changes: Any) -> PatrolInfo:
+    return _updated(state.patrols.get(ref), PatrolInfo, ref, changes)
+
+
 def _put_patrol(state: CoverageState, info: PatrolInfo) -> CoverageState:
     return replace(state, patrols=state.patrols.set(info.ref, info))
 
 
-def _call(state: CoverageState, ref: str) -> CallInfo:
-    return state.calls.get(ref) or CallInfo(ref=ref)
+def _call_with(state: CoverageState, ref: str, **changes: Any) -> CallInfo:
+    return _updated(state.calls.get(ref), CallInfo, ref, changes)
 
 
 def _put_call(state: CoverageState, info: CallInfo) -> CoverageState:

@@ -61,7 +61,7 @@ from warmcase.personal import Personal
 from warmcase.projections.basis import Basis
 from warmcase.projections.normalise import fold
 from warmcase.projections.projection import Meta, Projection, on
-from warmcase.projections.transient import replace
+from warmcase.projections.transient import get_in, replace, set_in
 
 ID_NUMBER = "id_number"
 NAME_ADDRESS = "name_address"
@@ -645,20 +645,26 @@ def _match_key(head: Personal | None, address: Address) -> Personal | None:
     return Personal(head.subject, "\n".join(parts))
 
 
+def _member_fields(
+    members: tuple[Member, ...], address: Address, former_ids: frozenset[str], position: int
+) -> dict[str, Any]:
+    head = next((member.name for member in members if member.is_head), None)
+    ids = tuple(member.member_id for member in members)
+    return {
+        "head": head,
+        "match_key": _match_key(head, address),
+        "digests": tuple((m.member_id, m.id_digest) for m in members if m.id_digest is not None),
+        "member_ids": ids,
+        "former_ids": former_ids | frozenset(ids),
+        "members_at": position,
+    }
+
+
 def _with_members(
     registration: Registration, members: tuple[Member, ...], position: int
 ) -> Registration:
-    head = next((member.name for member in members if member.is_head), None)
-    ids = tuple(member.member_id for member in members)
-    return attrs.evolve(
-        registration,
-        head=head,
-        match_key=_match_key(head, registration.address),
-        digests=tuple((m.member_id, m.id_digest) for m in members if m.id_digest is not None),
-        member_ids=ids,
-        former_ids=registration.former_ids | frozenset(ids),
-        members_at=position,
-    )
+    fields = _member_fields(members, registration.address, registration.former_ids, position)
+    return attrs.evolve(registration, **fields)
 
 
 def _with_address(registration: Registration, address: Address, position: int) -> Registration:
@@ -693,9 +699,8 @@ def _line(event: household_.AidPaid, position: int) -> PaymentLine:
 def _append(
     state: DuplicateAidState, campaign: str, household: str, line: PaymentLine
 ) -> DuplicateAidState:
-    ledger = state.ledgers.get(campaign, pmap())
-    ledger = ledger.set(household, (*ledger.get(household, ()), line))
-    return replace(state, ledgers=state.ledgers.set(campaign, ledger))
+    lines = (*get_in(state.ledgers, campaign, household, ()), line)
+    return replace(state, ledgers=set_in(state.ledgers, campaign, household, lines))
 
 
 def _check_signature(
@@ -710,8 +715,7 @@ def _check_signature(
     registration = state.households.get(household)
     if registration is None or signed_by in registration.member_ids:
         return state
-    found = state.signatures.get(campaign, pmap())
-    earlier = found.get(visit)
+    earlier = get_in(state.signatures, campaign, visit)
     signature = Signature(
         household=household,
         visit=visit,
@@ -722,7 +726,7 @@ def _check_signature(
             [sources, (registration.members_at,), () if earlier is None else earlier.sources]
         ),
     )
-    return replace(state, signatures=state.signatures.set(campaign, found.set(visit, signature)))
+    return replace(state, signatures=set_in(state.signatures, campaign, visit, signature))
 
 
 # ---------------------------------------------------------------- the projection
@@ -732,6 +736,7 @@ class DuplicateAid(Projection[DuplicateAidState]):
     """Payments, signatures, registrations and issues, as the duplicate-aid rules read them."""
 
     name = "duplicate_aid"
+    rebuild_cost: ClassVar[float] = 1.0
     # Most events change one registration, ledger or link: a page does so in place.
     in_place: ClassVar[tuple[str, ...]] = (
         "campaigns",
@@ -761,18 +766,13 @@ class DuplicateAid(Projection[DuplicateAidState]):
         self, state: DuplicateAidState, event: household_.HouseholdSurveyed, meta: Meta
     ) -> DuplicateAidState:
         """Register the household's head, members' ID digests and address."""
-        blank = Registration(
+        registration = Registration(
             ref=event.ref,
-            head=None,
             community=event.address.community,
-            match_key=None,
-            digests=(),
-            member_ids=(),
-            former_ids=frozenset(),
             address=event.address,
             address_at=meta.position,
+            **_member_fields(event.members, event.address, frozenset(), meta.position),
         )
-        registration = _with_members(blank, event.members, meta.position)
         return replace(state, households=state.households.set(event.ref, registration))
 
     @on(household_.CircumstancesUpdated)
@@ -851,7 +851,7 @@ class DuplicateAid(Projection[DuplicateAidState]):
     ) -> DuplicateAidState:
         """The survivor's ledger takes the duplicate's payments, traced to their events."""
         for payment in event.payments:
-            known = state.ledgers.get(payment.campaign, pmap()).get(event.duplicate, ())
+            known = get_in(state.ledgers, payment.campaign, event.duplicate, ())
             line = next(
                 (
                     kept

@@ -90,6 +90,10 @@ class RebuildReport:
     checkpoints: int
     """Checkpoints saved."""
     seconds: float
+    jobs: int = 1
+    """Processes that folded (see :mod:`~.parallel`)."""
+    groups: tuple[RebuildReport, ...] = ()
+    """With several processes, what each did (its events are those it read)."""
 
     @property
     def events_per_second(self) -> float:
@@ -105,6 +109,8 @@ class RebuildReport:
             "checkpoints": self.checkpoints,
             "seconds": self.seconds,
             "events_per_second": self.events_per_second,
+            "jobs": self.jobs,
+            "groups": [group.to_dict() for group in self.groups],
         }
 
 

@@ -82,6 +82,9 @@ class Projection(Generic[S]):
     """Fields of the state (pyrsistent maps and vectors) that a page of events may change
     in place: see :mod:`~warmcase.projections.transient`. Empty: a page is folded event
     by event."""
+    rebuild_cost: ClassVar[float] = 1.0
+    """What a full rebuild of this projection costs, relative to others (its fold and the
+    reads of its events): a rebuild with several processes balances their groups by it."""
     _rules: ClassVar[dict[str, str]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:

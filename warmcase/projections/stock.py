@@ -59,6 +59,7 @@ from warmcase.errors import InvalidCommand
 from warmcase.events import value_type
 from warmcase.projections.basis import Basis
 from warmcase.projections.projection import Meta, Projection, on
+from warmcase.projections.transient import replace
 
 RECEIPT = "receipt"
 TRANSFER = "transfer"
@@ -337,6 +338,9 @@ class StockLevels(Projection[StockState]):
     # Lots' events are one in twenty of a city's history: a snapshot every 100 of them
     # keeps an answer's tail within a few thousand positions.
     snapshot_every: ClassVar[int | None] = 100
+    rebuild_cost: ClassVar[float] = 0.2
+    # Each event changes one lot: a page changes the map of lots in place.
+    in_place: ClassVar[tuple[str, ...]] = ("lots",)
 
     def initial(self) -> StockState:
         return StockState()
@@ -469,7 +473,7 @@ def _record(state: StockState, ref: str) -> LotRecord:
 
 
 def _put(state: StockState, record: LotRecord) -> StockState:
-    return attrs.evolve(state, lots=state.lots.set(record.ref, record))
+    return replace(state, lots=state.lots.set(record.ref, record))
 
 
 # ---------------------------------------------------------------- the report

@@ -10,6 +10,10 @@ rules run unchanged, on a state whose named fields are *transient*.
 ``set``, ``discard``, ``remove``, lookups, iteration); a :class:`~pyrsistent.PVector`
 becomes its evolver (``append``, ``set``, ``extend``, lookups). A rule must not keep a
 field's old value to read after changing it: the change is seen through every name.
+
+A map of sets or of maps (an index by campaign of thousands of records) pays again for
+every change of its inner value: :func:`add_to`, :func:`get_in` and :func:`set_in` change
+the inner set or map in place too, on a transient map, and persistently on any other.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any, TypeVar
 
 import attrs
-from pyrsistent import PMap, PVector
+from pyrsistent import PMap, PSet, PVector, pmap, pset
 
 T = TypeVar("T")
 
@@ -29,13 +33,26 @@ _GONE: Any = object()
 class TransientMap:
     """A :class:`~pyrsistent.PMap` changed in place: its changes are kept in a dict."""
 
-    __slots__ = ("_base", "_changes")
+    __slots__ = ("_base", "_changes", "_inner")
 
     def __init__(self, base: PMap[Any, Any]) -> None:
         self._base = base
         self._changes: dict[Any, Any] = {}
+        # Key -> evolver of the set or map it holds, changed in place by add_to and set_in
+        # until anything else reads or changes this map.
+        self._inner: dict[Any, Any] = {}
+
+    def _settle(self) -> None:
+        for key, evolver in self._inner.items():
+            self._changes[key] = evolver.persistent()
+        self._inner = {}
 
     def get(self, key: Any, default: Any = None) -> Any:
+        if self._inner:
+            self._settle()
+        return self._lookup(key, default)
+
+    def _lookup(self, key: Any, default: Any) -> Any:
         value = self._changes.get(key, _ABSENT)
         if value is _ABSENT:
             # The map's own lookup, without Mapping.get's extra call on the way.
@@ -55,7 +72,36 @@ class TransientMap:
         return self.get(key, _ABSENT) is not _ABSENT
 
     def set(self, key: Any, value: Any) -> TransientMap:
+        if self._inner:
+            self._settle()
         self._changes[key] = value
+        return self
+
+    def add_to(self, key: Any, member: Any) -> TransientMap:
+        """The map with `member` added to the set at `key` (an empty one if none), in place."""
+        evolver = self._inner.get(key)
+        if evolver is None:
+            evolver = self._inner[key] = self._lookup(key, _NO_MEMBERS).evolver()
+        evolver.add(member)
+        return self
+
+    def get_in(self, key: Any, inner: Any, default: Any = None) -> Any:
+        """The value at `inner` in the map at `key`; `default` where either is missing."""
+        evolver = self._inner.get(key)
+        if evolver is not None:
+            try:
+                return evolver[inner]
+            except KeyError:
+                return default
+        found = self._lookup(key, None)
+        return default if found is None else found.get(inner, default)
+
+    def set_in(self, key: Any, inner: Any, value: Any) -> TransientMap:
+        """The map with `value` at `inner` in the map at `key` (an empty one if none), in place."""
+        evolver = self._inner.get(key)
+        if evolver is None:
+            evolver = self._inner[key] = self._lookup(key, _NO_ENTRIES).evolver()
+        evolver.set(inner, value)
         return self
 
     def discard(self, key: Any) -> TransientMap:
@@ -87,6 +133,8 @@ class TransientMap:
 
     def persistent(self) -> PMap[Any, Any]:
         """The map with every change made, persistent."""
+        if self._inner:
+            self._settle()
         if self._changes:
             evolver = self._base.evolver()
             for key, value in self._changes.items():
@@ -99,6 +147,34 @@ class TransientMap:
             self._base = evolver.persistent()
             self._changes = {}
         return self._base
+
+
+_NO_MEMBERS: PSet[Any] = pset()
+_NO_ENTRIES: PMap[Any, Any] = pmap()
+
+
+def add_to(index: Any, key: Any, member: Any) -> Any:
+    """`index` (a map of sets) with `member` added to the set at `key`, made if missing; a
+    transient map is changed in place, and so is the set, until the map is next read."""
+    if type(index) is TransientMap:
+        return index.add_to(key, member)
+    return index.set(key, index.get(key, _NO_MEMBERS).add(member))
+
+
+def get_in(index: Any, key: Any, inner: Any, default: Any = None) -> Any:
+    """``index[key][inner]`` of a map of maps; `default` where either is missing."""
+    if type(index) is TransientMap:
+        return index.get_in(key, inner, default)
+    found = index.get(key)
+    return default if found is None else found.get(inner, default)
+
+
+def set_in(index: Any, key: Any, inner: Any, value: Any) -> Any:
+    """`index` (a map of maps) with `value` at `inner` in the map at `key`, made if missing;
+    a transient map is changed in place, and so is the inner map, until it is next read."""
+    if type(index) is TransientMap:
+        return index.set_in(key, inner, value)
+    return index.set(key, index.get(key, _NO_ENTRIES).set(inner, value))
 
 
 def replace(state: T, **changes: Any) -> T:

@@ -27,6 +27,7 @@ from warmcase.projections import stock as stock_
 from warmcase.projections.basis import AsOf, Basis, Effective, resolve
 from warmcase.projections.history import History
 from warmcase.projections.live import DEFAULT_CHECKPOINT_EVERY, LiveViews, RebuildReport
+from warmcase.projections.parallel import GroupRebuilder, rebuild_in_groups, resolve_jobs
 from warmcase.projections.plain import plain
 from warmcase.projections.projection import Projection
 from warmcase.service.base import ServiceBase
@@ -189,18 +190,39 @@ class Queries(ServiceBase):
             answer.state, answer.basis, positions, events_at=trail_.reader(self.history)
         )
 
+    _rebuilder: GroupRebuilder | None = None
+
+    def attach_rebuilder(self, rebuilder: GroupRebuilder | None) -> None:
+        """Rebuild with several jobs through `rebuilder` (the composition root attaches
+        one where other processes can open the same store; None: always in this one)."""
+        self._rebuilder = rebuilder
+
     def rebuild(
         self,
         projections: Iterable[Projection[Any]] | None = None,
         *,
         progress: Callable[[int], None] | None = None,
+        jobs: int | None = 1,
     ) -> RebuildReport:
         """Fold `projections` (the four standard ones by default) afresh from the first
-        event, in one read, replacing their saved checkpoints. `progress`, if given, is
-        called with the position reached now and then (for a progress bar)."""
+        event, replacing their saved checkpoints. `progress`, if given, is called with
+        the position reached now and then (for a progress bar).
+
+        With `jobs` above 1 (0 or None: one per core), the projections are split into
+        that many groups of about equal ``rebuild_cost``, each folded in a process of
+        its own (see :mod:`~warmcase.projections.parallel`); a store no other process
+        can open (``memory:``, SQLite ``:memory:``) is rebuilt in this process, and the
+        report's ``jobs`` says which it was.
+        """
         chosen = tuple(STANDARD if projections is None else projections)
+        workers = resolve_jobs(jobs)
         upto = self.history.last_position()
         self._forget_if_erased(upto)
+        rebuilder = self._rebuilder
+        if workers > 1 and len(chosen) > 1 and upto > 0 and rebuilder is not None:
+            return rebuild_in_groups(
+                self.views, chosen, jobs=workers, upto=upto, rebuilder=rebuilder, progress=progress
+            )
         return self.views.rebuild(chosen, upto=upto, progress=progress)
 
     def warm(self, projections: Iterable[Projection[Any]] | None = None) -> int:
