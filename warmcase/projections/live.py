@@ -229,16 +229,33 @@ class _Folding:
         self.every = every
         self.page = page
         self.pending: list[tuple[Event, Meta]] = []
+        self.work: Any = None
+        """The state thawed, while pages are folded with no snapshot between them."""
         self.since = 0
         self.snapped = self.position
 
     def feed(self, event: Event, meta: Meta) -> None:
         self.pending.append((event, meta))
         if len(self.pending) >= self.page:
-            self.flush()
+            if self.every is None:
+                self._fold_thawed()
+            else:
+                self.flush()
+
+    def _fold_thawed(self) -> None:
+        # No snapshot wanted on the way (a rebuild): the state stays thawed from page to
+        # page and is made persistent once, by flush.
+        if self.work is None:
+            self.work = self.projection.thawed(self.state)
+        self.work = self.projection.fold_thawed(self.work, self.pending)
+        self.pending = []
 
     def flush(self) -> Any:
         """Fold what is pending; the state after every event fed."""
+        if self.work is not None:
+            self._fold_thawed()
+            self.state = self.projection.frozen(self.work)
+            self.work = None
         if self.pending:
             self.state = self.projection.fold_page(self.state, self.pending)
             self.since += len(self.pending)

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from itertools import islice
 from typing import Any, ClassVar, Generic, TypeVar
 from uuid import UUID
 
@@ -33,8 +32,6 @@ from warmcase.projections.transient import freeze, thaw
 
 S = TypeVar("S")
 
-FOLD_PAGE = 1000
-"""Events :meth:`Projection.fold` hands to :meth:`Projection.fold_page` at a time."""
 E = TypeVar("E", bound=Event)
 
 Rule = Callable[[Any, Any, Any, "Meta"], Any]
@@ -118,6 +115,22 @@ class Projection(Generic[S]):
         result: S = getattr(self, rule_name)(state, event, meta)
         return result
 
+    def thawed(self, state: S) -> Any:
+        """`state` made ready to fold many events with its ``in_place`` fields changed in
+        place (see :mod:`~warmcase.projections.transient`); :meth:`frozen` undoes it."""
+        return thaw(state, self.in_place) if self.in_place else state
+
+    def fold_thawed(self, work: Any, recorded: Iterable[tuple[Event, Meta]]) -> Any:
+        """`work` (a :meth:`thawed` state) after every event of `recorded`, in order."""
+        for event, meta in recorded:
+            work = self.apply(work, event, meta)
+        return work
+
+    def frozen(self, work: Any) -> S:
+        """The persistent state a :meth:`thawed` one holds."""
+        result: S = freeze(work, self.in_place) if self.in_place else work
+        return result
+
     def fold_page(self, state: S, page: Sequence[tuple[Event, Meta]]) -> S:
         """The state after every event of `page`, in order: the same as applying them one
         by one, with the ``in_place`` fields changed in place and made persistent once."""
@@ -125,20 +138,12 @@ class Projection(Generic[S]):
             for event, meta in page:
                 state = self.apply(state, event, meta)
             return state
-        work = thaw(state, self.in_place)
-        for event, meta in page:
-            work = self.apply(work, event, meta)
-        result: S = freeze(work, self.in_place)
-        return result
+        return self.frozen(self.fold_thawed(self.thawed(state), page))
 
     def fold(self, recorded: Iterable[tuple[Event, Meta]], state: S | None = None) -> S:
-        """The state after every event of `recorded`, from `state` or the initial state."""
+        """The state after every event of `recorded`, from `state` or the initial state.
+
+        No state on the way is kept, so the whole fold runs thawed: each changed entry
+        of an ``in_place`` map is made persistent once, at the end, not once a page."""
         current = self.initial() if state is None else state
-        if not self.in_place:
-            for event, meta in recorded:
-                current = self.apply(current, event, meta)
-            return current
-        events = iter(recorded)
-        while page := list(islice(events, FOLD_PAGE)):
-            current = self.fold_page(current, page)
-        return current
+        return self.frozen(self.fold_thawed(self.thawed(current), recorded))
