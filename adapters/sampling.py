@@ -36,12 +36,10 @@ import attrs
 from pyrsistent import pset
 
 from warmcase.app import Warmcase
-from warmcase.events import Event
 from warmcase.projections.answering import state_at
 from warmcase.projections.basis import AsOf, Basis, Effective
 from warmcase.projections.coverage import LEVELS, Coverage, CoverageState, area_text
-from warmcase.projections.history import History
-from warmcase.projections.projection import Meta
+from warmcase.projections.history import DelegatingHistory
 
 FORMAT = "warmcase.audit-sample"
 VERSION = 1
@@ -218,43 +216,9 @@ def _survivor(state: CoverageState, ref: str) -> str:
     return seen[-1]
 
 
-class EventsOnly:
+class EventsOnly(DelegatingHistory):
     """A history whose saved checkpoints are ignored: an audit folds the events themselves,
     so a saved state that disagrees with them cannot hide the disagreement."""
-
-    def __init__(self, history: History) -> None:
-        self._history = history
-
-    def last_position(self) -> int:
-        """As the history has it."""
-        return self._history.last_position()
-
-    def position_at(self, moment: datetime) -> int:
-        """As the history has it."""
-        return self._history.position_at(moment)
-
-    def recorded_at(self, position: int) -> datetime | None:
-        """As the history has it."""
-        return self._history.recorded_at(position)
-
-    def read(
-        self, *, after: int, upto: int, types: frozenset[str] | None = None
-    ) -> Iterator[tuple[Event, Meta]]:
-        """As the history has it."""
-        return self._history.read(after=after, upto=upto, types=types)
-
-    def read_effective(
-        self,
-        *,
-        after: int,
-        upto: int,
-        effective_upto: datetime,
-        types: frozenset[str] | None = None,
-    ) -> Iterator[tuple[Event, Meta]]:
-        """As the history has it."""
-        return self._history.read_effective(
-            after=after, upto=upto, effective_upto=effective_upto, types=types
-        )
 
     def checkpoint(self, name: str, *, at_or_before: int) -> tuple[int, Any] | None:
         """None: start from the first event."""

@@ -57,3 +57,54 @@ class History(Protocol):
     def drop_checkpoints(self, name: str) -> None:
         """Forget every saved state of projection `name` (before a rebuild)."""
         ...
+
+
+class DelegatingHistory:
+    """A :class:`History` passing every call to another: a base for wrappers that change
+    one or two of them (counting what is read, ignoring saved checkpoints, ...)."""
+
+    def __init__(self, history: History) -> None:
+        self.history = history
+
+    def last_position(self) -> int:
+        """As the wrapped history has it."""
+        return self.history.last_position()
+
+    def position_at(self, moment: datetime) -> int:
+        """As the wrapped history has it."""
+        return self.history.position_at(moment)
+
+    def recorded_at(self, position: int) -> datetime | None:
+        """As the wrapped history has it."""
+        return self.history.recorded_at(position)
+
+    def read(
+        self, *, after: int, upto: int, types: frozenset[str] | None = None
+    ) -> Iterator[tuple[Event, Meta]]:
+        """As the wrapped history has it."""
+        return self.history.read(after=after, upto=upto, types=types)
+
+    def read_effective(
+        self,
+        *,
+        after: int,
+        upto: int,
+        effective_upto: datetime,
+        types: frozenset[str] | None = None,
+    ) -> Iterator[tuple[Event, Meta]]:
+        """As the wrapped history has it."""
+        return self.history.read_effective(
+            after=after, upto=upto, effective_upto=effective_upto, types=types
+        )
+
+    def checkpoint(self, name: str, *, at_or_before: int) -> tuple[int, Any] | None:
+        """As the wrapped history has it."""
+        return self.history.checkpoint(name, at_or_before=at_or_before)
+
+    def save_checkpoint(self, name: str, position: int, state: Any) -> None:
+        """As the wrapped history has it."""
+        self.history.save_checkpoint(name, position, state)
+
+    def drop_checkpoints(self, name: str) -> None:
+        """As the wrapped history has it."""
+        self.history.drop_checkpoints(name)

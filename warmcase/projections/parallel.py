@@ -19,14 +19,13 @@ import os
 import pickle
 import time
 from collections.abc import Callable, Iterator, Sequence
-from datetime import datetime
 from typing import Any, Protocol
 
 import attrs
 
 from warmcase.errors import InvalidCommand, WarmcaseError
 from warmcase.events import Event
-from warmcase.projections.history import History
+from warmcase.projections.history import DelegatingHistory, History
 from warmcase.projections.live import LiveViews, RebuildReport
 from warmcase.projections.projection import Meta, Projection
 
@@ -219,11 +218,11 @@ def rebuild_group(
     return GroupDone(report, counting.tallied)
 
 
-class _Tallying:
+class _Tallying(DelegatingHistory):
     """`history`, counting the events of `types` that are read from it."""
 
     def __init__(self, history: History, types: frozenset[str]) -> None:
-        self.history = history
+        super().__init__(history)
         self.types = types
         self.tallied = 0
 
@@ -235,33 +234,3 @@ class _Tallying:
             if recorded[0].type_name in tally:
                 self.tallied += 1
             yield recorded
-
-    def last_position(self) -> int:
-        return self.history.last_position()
-
-    def position_at(self, moment: datetime) -> int:
-        return self.history.position_at(moment)
-
-    def recorded_at(self, position: int) -> datetime | None:
-        return self.history.recorded_at(position)
-
-    def read_effective(
-        self,
-        *,
-        after: int,
-        upto: int,
-        effective_upto: datetime,
-        types: frozenset[str] | None = None,
-    ) -> Iterator[tuple[Event, Meta]]:
-        return self.history.read_effective(
-            after=after, upto=upto, effective_upto=effective_upto, types=types
-        )
-
-    def checkpoint(self, name: str, *, at_or_before: int) -> tuple[int, Any] | None:
-        return self.history.checkpoint(name, at_or_before=at_or_before)
-
-    def save_checkpoint(self, name: str, position: int, state: Any) -> None:
-        self.history.save_checkpoint(name, position, state)
-
-    def drop_checkpoints(self, name: str) -> None:
-        self.history.drop_checkpoints(name)
