@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from warmcase.projections.normalise import NAME_DOT, fold, same_text, to_simplified
+from warmcase.projections.normalise import NAME_DOT, _fold_once, fold, same_text, to_simplified
 
 TRADITIONAL_SIMPLIFIED = [
     ("陳國華", "陈国华"),
@@ -71,6 +71,37 @@ def test_folding_is_idempotent(text: str) -> None:
     """A folded text folds to itself, whatever it holds."""
     folded = fold(text)
     assert fold(folded) == folded
+
+
+def _fold_by_passes(text: str) -> str:
+    folded = _fold_once(text)
+    for _ in range(4):
+        again = _fold_once(folded)
+        if again == folded:
+            break
+        folded = again
+    return folded
+
+
+@given(
+    st.text()
+    | st.text(alphabet=st.characters(codec="utf-8", categories=["Lo", "Mn", "Zs", "Nd", "Lu"]))
+)
+def test_the_fixed_point_shortcut_folds_as_repeated_passes_do(text: str) -> None:
+    """Stopping after one pass when the result is already at its fixed point gives what
+    folding pass after pass until nothing changes gives."""
+    assert fold(text) == _fold_by_passes(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["e\u0301", "\u1100\u1161", "\u0b47\u0b3e", "ǅ", "ﬃ", "Straße", "ΐ", "\u3000·"]
+)
+def test_texts_that_compose_or_case_fold_across_passes_fold_as_repeated_passes_do(
+    text: str,
+) -> None:
+    """Combining marks, Hangul jamo, a vowel sign that composes with no combining class,
+    title-case and ligature letters: the shortcut never stops before the fixed point."""
+    assert fold(text) == _fold_by_passes(text)
 
 
 @given(st.text())
