@@ -14,7 +14,7 @@ saved before that format are plain values and still read.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -239,21 +239,148 @@ class PageCodec(Codec):
     def _unseal(self, subject: str, sealed: bytes | None) -> Personal:
         if sealed is None:
             return Personal(subject, None)
+        return Personal(subject, self.open(subject, sealed))
+
+    def open(self, subject: str, sealed: bytes) -> str | None:
+        """The plaintext of `sealed`, None if `subject`'s key is gone; raises
+        StoredHistoryError if the ciphertext is not `subject`'s."""
         try:
             opener = self._openers[subject]
         except KeyError:
             key = self.keyring.key_for(subject, create=False)
             opener = None if key is None else (self._ciphers.cipher(key), subject.encode())
             self._openers[subject] = opener
-        if opener is None:
-            return Personal(subject, None)
-        cipher, associated = opener
-        # keyring.unseal, with the cipher and the associated data made once.
+        return None if opener is None else _decrypt(opener, subject, sealed)
+
+
+def _decrypt(opener: tuple[AESGCM, bytes], subject: str, sealed: bytes) -> str:
+    # keyring.unseal, with the cipher and the associated data made once.
+    cipher, associated = opener
+    try:
+        text = cipher.decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], associated)
+    except InvalidTag as error:
+        raise _tampered(subject) from error
+    return text.decode()
+
+
+KeysOf = Callable[[Iterable[str]], dict[str, bytes | None]]
+"""Looks up the existing keys of many subjects at once (None for a destroyed one)."""
+
+
+class KeyWindow:
+    """The keys a read of many pages has looked up for the page it is on.
+
+    Sealed values are opened as folds ask for them, often pages after they were read (a
+    fold gathers a batch of its events first). Whichever page a value came from, its key
+    is looked up, with those of every subject on that page, at once through `keys_of`,
+    and kept until the read moves to its next page: a key destroyed meanwhile is seen
+    from there on, and no key outlives the read. Values opened after the read is closed
+    look their keys up one by one.
+    """
+
+    def __init__(self, keyring: Keyring, keys_of: KeysOf) -> None:
+        self.keyring = keyring
+        self.keys_of = keys_of
+        self.openers: dict[str, tuple[AESGCM, bytes] | None] = {}
+        self.ciphers = Ciphers()
+        self.open = True
+
+    def opener(self, subject: str, neighbours: set[str]) -> tuple[AESGCM, bytes] | None:
+        """The cipher and associated data of `subject`, None if its key is gone; looked up
+        with the keys of `neighbours` (its page's subjects) if this page has not yet."""
+        openers = self.openers
         try:
-            text = cipher.decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], associated)
-        except InvalidTag as error:
-            raise _tampered(subject) from error
-        return Personal(subject, text.decode())
+            return openers[subject]
+        except KeyError:
+            pass
+        if not self.open:
+            key = self.keyring.key_for(subject, create=False)
+            return None if key is None else (Ciphers().cipher(key), subject.encode())
+        cipher = self.ciphers.cipher
+        for known, key in self.keys_of({subject} | (neighbours - openers.keys())).items():
+            openers[known] = None if key is None else (cipher(key), known.encode())
+        return openers[subject]
+
+    def next_page(self) -> None:
+        """Forget the keys looked up so far: the read moved on."""
+        self.openers.clear()
+        self.ciphers = Ciphers()
+
+    def close(self) -> None:
+        """Forget every key: the read is over."""
+        self.next_page()
+        self.open = False
+
+
+class SealedPageCodec(Codec):
+    """A codec for one page of a read that decodes personal values sealed, as
+    :class:`SealedPersonal`, decrypted only when asked for, with keys from the read's
+    :class:`KeyWindow`.
+
+    Most folds never look at a name (stock, coverage, the audit trail's index), and
+    decrypting every value was a third of the cost of a read: a page nobody opens reads
+    no key at all. A tampered value is reported when it is opened.
+    """
+
+    def __init__(self, window: KeyWindow, *, leaves: LeafCache | None = None) -> None:
+        super().__init__(window.keyring, leaves=leaves)
+        self._window = window
+        self._subjects: set[str] = set()
+
+    def _unseal(self, subject: str, sealed: bytes | None) -> Personal:
+        if sealed is None:
+            return Personal(subject, None)
+        self._subjects.add(subject)
+        return SealedPersonal(subject, sealed, self)
+
+    def open(self, subject: str, sealed: bytes) -> str | None:
+        """The plaintext of `sealed`, None if `subject`'s key is gone; raises
+        StoredHistoryError if the ciphertext is not `subject`'s."""
+        opener = self._window.opener(subject, self._subjects)
+        return None if opener is None else _decrypt(opener, subject, sealed)
+
+
+class SealedPersonal(Personal):
+    """A personal value as read from the store: decrypted the first time its ``value``
+    is asked for (equality, hashing, ``str`` and encoding all ask), then kept in clear
+    like any other.
+
+    Until then it holds only the ciphertext, so a fold that never reads a name never
+    decrypts one. Pickled, it is a plain :class:`Personal`.
+    """
+
+    __slots__ = ("_codec", "_sealed", "_text")
+
+    _codec: SealedPageCodec | None
+    _sealed: bytes | None
+    _text: str | None
+
+    def __init__(self, subject: str, sealed: bytes, codec: SealedPageCodec) -> None:
+        # Frozen like Personal: fields are set once, here and when first opened.
+        object.__setattr__(self, "subject", subject)
+        object.__setattr__(self, "_sealed", sealed)
+        object.__setattr__(self, "_codec", codec)
+        object.__setattr__(self, "_text", None)
+
+    @property
+    def value(self) -> str | None:
+        """The plaintext; None if the subject's key was destroyed before it was opened."""
+        codec = self._codec
+        if codec is not None:
+            sealed = self._sealed
+            assert sealed is not None
+            object.__setattr__(self, "_text", codec.open(self.subject, sealed))
+            object.__setattr__(self, "_codec", None)
+            object.__setattr__(self, "_sealed", None)
+        return self._text
+
+    @property
+    def sealed(self) -> bytes | None:
+        """The ciphertext as stored, while the value has not been opened."""
+        return self._sealed
+
+    def __reduce__(self) -> tuple[type[Personal], tuple[str, str | None]]:
+        return (Personal, (self.subject, self.value))
 
 
 class Ciphers:

@@ -15,7 +15,7 @@ values stay sealed and an erasure reaches them too.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, date, datetime, timedelta
 from operator import attrgetter
@@ -35,8 +35,11 @@ from warmcase_adapters import codec as codec_
 from warmcase_adapters.codec import (
     Ciphers,
     Codec,
+    KeyWindow,
     LeafCache,
     PageCodec,
+    SealedPageCodec,
+    SealedPersonal,
     UnknownCheckpointFormat,
 )
 from warmcase_adapters.mapper import BACKDATED_MICROS, EventMapper, micros_since_epoch
@@ -121,6 +124,17 @@ def key_session(keyring: Keyring) -> Iterator[KeyLookup]:
         yield lambda subject: keyring.key_for(subject, create=False)
 
 
+def key_window(keyring: Keyring) -> KeyWindow:
+    """The keys of a read of many pages (see :class:`~.codec.KeyWindow`), each batch
+    looked up through one key session."""
+
+    def keys_of(subjects: Iterable[str]) -> dict[str, bytes | None]:
+        with key_session(keyring) as lookup:
+            return {subject: lookup(subject) for subject in subjects}
+
+    return KeyWindow(keyring, keys_of)
+
+
 class PageKeyring(Keyring):
     """A keyring that reads each subject's key once: use a fresh one per page.
 
@@ -194,6 +208,7 @@ class CheckpointEncoder:
             datetime: self._datetime,
             date: self._date,
             Personal: self._personal,
+            SealedPersonal: self._sealed_personal,
             type(pmap()): self._pmap,
             type(pvector()): self._pvector,
             type(pset()): self._pset,
@@ -263,6 +278,18 @@ class CheckpointEncoder:
                 codec_.PERSONAL_CODE, self._leaf.pack((subject, sealed))
             )
         return found
+
+    def _sealed_personal(self, obj: SealedPersonal) -> Any:
+        sealed = obj.sealed
+        if sealed is None:
+            return self._personal(obj)
+        # Never opened: its ciphertext is kept as read, under the key it was sealed with,
+        # if that key still exists; without it, the value is erased.
+        key = self.codec.keyring.key_for(obj.subject, create=False)
+        return _ext(
+            codec_.PERSONAL_CODE,
+            self._leaf.pack((obj.subject, None if key is None else sealed)),
+        )
 
     def _pmap(self, obj: PMap[Any, Any]) -> Any:
         # From its items: dict(obj) would look every key up again (same order either way).
@@ -379,8 +406,30 @@ class StoreHistory:
         if types is not None and not types:
             return
         topics = () if types is None else tuple(sorted(types))
+        window = key_window(self.mapper.codec.keyring)
+        try:
+            yield from self._read_pages(
+                after,
+                upto,
+                topics,
+                window=window,
+                effective_upto=effective_upto,
+                backdated_only=backdated_only,
+            )
+        finally:
+            window.close()
+
+    def _read_pages(
+        self,
+        after: int,
+        upto: int,
+        topics: tuple[str, ...],
+        *,
+        window: KeyWindow,
+        effective_upto: int | None,
+        backdated_only: bool,
+    ) -> Iterator[list[Recorded]]:
         page_size = self.page_size
-        keyring = self.mapper.codec.keyring
         stream_ids: dict[Any, UUID] = {}
         while after < upto:
             rows = self.store.raw_rows(
@@ -393,11 +442,9 @@ class StoreHistory:
             )
             if not rows:
                 return
-            with key_session(keyring) as lookup:
-                codec = PageCodec(PageKeyring(keyring, lookup), leaves=self._leaves)
-                page = self._decode(rows, codec, stream_ids)
-            # Yielded outside the key session: nothing stays open while the caller folds.
-            yield page
+            # Personal values stay sealed until a fold asks for one: no key is read here.
+            window.next_page()
+            yield self._decode(rows, SealedPageCodec(window, leaves=self._leaves), stream_ids)
             if len(rows) < page_size:
                 return
             after = rows[-1][0]

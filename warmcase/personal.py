@@ -15,12 +15,24 @@ import attrs
 ERASED_TEXT = "[erased]"
 
 
-@attrs.frozen(repr=False)
+@attrs.frozen(repr=False, eq=False)
 class Personal:
-    """A personal value that belongs to `subject`; ``value`` is None once erased."""
+    """A personal value that belongs to `subject`; ``value`` is None once erased.
+
+    Two are equal when their subjects and values are, whatever their class: a store may
+    hand out a subclass that decrypts its value only when it is first asked for.
+    """
 
     subject: str
     value: str | None
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Personal):
+            return NotImplemented
+        return self.subject == other.subject and self.value == other.value
+
+    def __hash__(self) -> int:
+        return hash((self.subject, self.value))
 
     @property
     def erased(self) -> bool:

@@ -8,6 +8,7 @@ reads cross page boundaries.
 from __future__ import annotations
 
 import itertools
+import pickle
 from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -38,7 +39,7 @@ from warmcase.projections.coverage import Coverage, Issue
 from warmcase.projections.duplicate_aid import DuplicateAid
 from warmcase.projections.projection import Meta
 from warmcase.projections.stock import StockLevels
-from warmcase_adapters.codec import CHECKPOINT_CODE, Codec
+from warmcase_adapters.codec import CHECKPOINT_CODE, Codec, SealedPersonal
 from warmcase_adapters.history import CheckpointEncoder, StoreHistory, history_for
 from warmcase_adapters.mapper import BACKDATED_MICROS, EventMapper, micros_since_epoch
 
@@ -371,31 +372,72 @@ class CountingKeyring(Keyring):
 
 
 def test_keys_are_read_once_per_page_not_once_per_value(books: Warmcase) -> None:
-    """Seven events with personal values of two subjects, three to a page, read each
-    subject's key once per page it appears on (H-1 on two pages, H-2 on three), not once
-    per value."""
+    """Seven events with personal values of two subjects, three to a page, opened as each
+    page is folded, read each subject's key once per page it appears on (H-1 on two
+    pages, H-2 on three), not once per value."""
     one, two = household_subject("H-1"), household_subject("H-2")
     put(books, *[received(at(20), one if n % 2 else two, f"note {n}") for n in range(7)])
     counting = CountingKeyring(books.keyring)
     history = history_for(books.recorder, EventMapper(Codec(counting)), page_size=3)
-    read = list(history.read(after=0, upto=7))
-    assert [str(event.description) for event, _ in read] == [f"note {n}" for n in range(7)]  # type: ignore[attr-defined]
+    notes = [str(event.description) for event, _ in history.read(after=0, upto=7)]  # type: ignore[attr-defined]
+    assert notes == [f"note {n}" for n in range(7)]
     assert counting.reads == {one: 2, two: 3}
 
 
-def test_an_erasure_during_a_read_is_seen_from_the_next_page(
+def test_a_read_whose_names_are_never_asked_for_reads_no_key(books: Warmcase) -> None:
+    """Personal values come back sealed: a fold that never looks at one (as stock and
+    coverage never do) costs no key lookup and no decryption."""
+    subject = household_subject("H-1")
+    put(books, *[received(at(20), subject, f"note {n}") for n in range(5)])
+    counting = CountingKeyring(books.keyring)
+    history = history_for(books.recorder, EventMapper(Codec(counting)), page_size=2)
+    read = list(history.read(after=0, upto=5))
+    assert len(read) == 5
+    assert counting.reads == {}
+
+
+def test_a_value_opened_after_its_page_looks_its_key_up_again(books: Warmcase) -> None:
+    """A sealed value kept past its page (in a state, say) is opened with its key read
+    afresh: the page forgot the keys it met when the reader moved on."""
+    subject = household_subject("H-1")
+    put(books, *[received(at(20), subject, f"note {n}") for n in range(4)])
+    counting = CountingKeyring(books.keyring)
+    history = history_for(books.recorder, EventMapper(Codec(counting)), page_size=2)
+    read = list(history.read(after=0, upto=4))
+    assert [str(event.description) for event, _ in read] == [f"note {n}" for n in range(4)]  # type: ignore[attr-defined]
+    assert counting.reads == {subject: 4}
+
+
+def test_sealed_values_equal_the_values_that_were_stored(
     books: Warmcase, history: StoreHistory
 ) -> None:
-    """Keys are cached for one page only: after a subject's key is destroyed mid-read, the
-    values on later pages read as erased."""
+    """What a read hands back sealed equals, hashes and pickles like the plain personal
+    value that was stored."""
+    subject = household_subject("H-1")
+    put(books, received(at(20), subject, "王小明"))
+    ((event, _),) = history.read(after=0, upto=1)
+    stored = Personal(subject, "王小明")
+    assert isinstance(event.description, SealedPersonal)  # type: ignore[attr-defined]
+    assert hash(event.description) == hash(stored)  # type: ignore[attr-defined]
+    assert event.description == stored  # type: ignore[attr-defined]
+    copied = pickle.loads(pickle.dumps(event.description))  # type: ignore[attr-defined]
+    assert (type(copied), copied) == (Personal, stored)
+
+
+def test_an_erasure_during_a_read_erases_every_value_not_yet_opened(
+    books: Warmcase, history: StoreHistory
+) -> None:
+    """After a subject's key is destroyed mid-read, values already opened keep their text
+    and every value not opened yet, on this page or a later one, reads as erased."""
     subject = household_subject("H-1")
     put(books, *[received(at(20), subject, f"note {n}") for n in range(6)])
     read = history.read(after=0, upto=6)
     first_page = [next(read) for _ in range(3)]
+    opened = str(first_page[0][0].description)  # type: ignore[attr-defined]
     books.keyring.destroy(subject)
     rest = list(read)
-    assert [str(event.description) for event, _ in first_page] == ["note 0", "note 1", "note 2"]  # type: ignore[attr-defined]
-    assert [event.description.erased for event, _ in rest] == [True, True, True]  # type: ignore[attr-defined]
+    assert opened == "note 0"
+    assert [event.description.erased for event, _ in first_page[1:] + rest] == [True] * 5  # type: ignore[attr-defined]
 
 
 # -- checkpoints -----------------------------------------------------------------------------
@@ -476,9 +518,27 @@ def test_a_state_folded_before_an_erasure_is_not_saved_after_it(
     subject = household_subject("H-1")
     put(books, received(at(20), subject, "王建国"))
     ((event, _),) = list(history.read(after=0, upto=1))
+    assert str(event.description) == "王建国"  # type: ignore[attr-defined]
     books.keyring.destroy(subject)
     history.save_checkpoint("calls@v1", 1, pmap({"C-1": event.description}))  # type: ignore[attr-defined]
     assert history.checkpoint_positions("calls@v1") == []
+    assert books.keyring.key_for(subject, create=False) is None
+
+
+def test_a_value_never_opened_before_an_erasure_is_saved_erased(
+    books: Warmcase, history: StoreHistory
+) -> None:
+    """A state holding a value still sealed when its subject is erased is saved with the
+    value erased, and no new key is made for it."""
+    subject = household_subject("H-1")
+    put(books, received(at(20), subject, "王建国"))
+    ((event, _),) = list(history.read(after=0, upto=1))
+    books.keyring.destroy(subject)
+    history.save_checkpoint("calls@v1", 1, pmap({"C-1": event.description}))  # type: ignore[attr-defined]
+    assert history.checkpoint("calls@v1", at_or_before=1) == (
+        1,
+        pmap({"C-1": Personal(subject, None)}),
+    )
     assert books.keyring.key_for(subject, create=False) is None
 
 
