@@ -13,8 +13,12 @@ AuditTrail), in events of the store per second, three ways in the same run:
   ``mapper.to_domain_event`` per notification, recorded times per page from
   ``recorder.recorded_times``, and the same four projections' rules applied event by
   event (``Projection.apply``, as an eventsourcing projection processes events);
-- (b) the floor: raw sqlite3 paged reads of (rowid, topic, state) and msgpack decoding
-  with the store's codec, folding nothing.
+- (b) the floor: raw sqlite3 paged reads of (rowid, topic, state) and ``msgpack.unpackb``
+  of each state, folding nothing; extension values (times, ids, sealed personal data)
+  stay msgpack ``ExtType`` objects, and no key is read;
+- (bc) the codec's floor: the same pages decoded as warmcase's reads decode them (its
+  page codec: personal values left sealed until asked for), with no events built and
+  nothing folded.
 
 All folds run with the cycle collector off, as warmcase's own do. Each rebuild runs in
 a fresh subprocess (its peak resident memory is ru_maxrss), and the rounds interleave
@@ -44,10 +48,12 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+
+import msgpack
 
 import warmcase
 from benchmarks import generate
@@ -60,17 +66,20 @@ from warmcase.projections.duplicate_aid import DuplicateAid
 from warmcase.projections.live import LiveViews, folding
 from warmcase.projections.projection import Meta, Projection
 from warmcase.projections.stock import StockLevels
+from warmcase_adapters.codec import LeafCache, SealedPageCodec
+from warmcase_adapters.history import key_window
 from warmcase_adapters.parallel import attach
 
 PAGE = 2_000
 """Rows per read in (a) and (b), as in warmcase's own history reads."""
-VARIANTS = ("w", "w2", "w0", "a", "b")
+VARIANTS = ("w", "w2", "w0", "a", "b", "bc")
 LABELS = {
     "w": "(w) warmcase `app.rebuild()`, checkpoints saved",
     "w2": "(w2) warmcase `app.rebuild(jobs=2)`",
     "w0": "(w0) the same rebuild, no checkpoint saved",
     "a": "(a) eventsourcing notifications + mapper + folds",
     "b": "(b) raw sqlite3 pages + msgpack decode, no fold",
+    "bc": "(bc) raw sqlite3 pages + warmcase's page codec, no fold",
 }
 DEFAULT_STORE = Path("build/bench/store-1m.db")
 
@@ -167,9 +176,7 @@ def rebuild_eventsourcing(app: Warmcase) -> dict[str, Any]:
     return {"seconds": time.perf_counter() - started, "read": read, "checkpoints": 0}
 
 
-def read_floor(app: Warmcase, store: Path) -> dict[str, Any]:
-    """(b): raw sqlite3 pages and msgpack decoding, no fold."""
-    decode = app.mapper.codec.decode  # type: ignore[attr-defined]
+def _raw_pages(store: Path, decode_page: Callable[[list[tuple[Any, ...]]], None]) -> dict[str, Any]:
     connection = sqlite3.connect(store)
     started = time.perf_counter()
     read = 0
@@ -181,13 +188,37 @@ def read_floor(app: Warmcase, store: Path) -> dict[str, Any]:
         ).fetchall()
         if not rows:
             break
-        for _, _, state in rows:
-            decode(state)
+        decode_page(rows)
         read += len(rows)
         after = rows[-1][0]
     seconds = time.perf_counter() - started
     connection.close()
     return {"seconds": seconds, "read": read, "checkpoints": 0}
+
+
+def read_floor(store: Path) -> dict[str, Any]:
+    """(b): raw sqlite3 pages and msgpack decoding, no fold."""
+    unpack = msgpack.unpackb
+
+    def decode_page(rows: list[tuple[Any, ...]]) -> None:
+        for _, _, state in rows:
+            unpack(state, use_list=False, raw=False, strict_map_key=False)
+
+    return _raw_pages(store, decode_page)
+
+
+def codec_floor(app: Warmcase, store: Path) -> dict[str, Any]:
+    """(bc): raw sqlite3 pages decoded by warmcase's page codec, no event built, no fold."""
+    window = key_window(app.mapper.codec.keyring)  # type: ignore[attr-defined]
+    leaves = LeafCache()
+
+    def decode_page(rows: list[tuple[Any, ...]]) -> None:
+        window.next_page()
+        decode = SealedPageCodec(window, leaves=leaves).decode
+        for _, _, state in rows:
+            decode(state)
+
+    return _raw_pages(store, decode_page)
 
 
 def child(variant: str, store: Path) -> dict[str, Any]:
@@ -203,7 +234,9 @@ def child(variant: str, store: Path) -> dict[str, Any]:
         elif variant == "a":
             result = rebuild_eventsourcing(app)
         elif variant == "b":
-            result = read_floor(app, store)
+            result = read_floor(store)
+        elif variant == "bc":
+            result = codec_floor(app, store)
         elif variant == "idle":
             result = {"seconds": 0.0, "read": 0, "checkpoints": 0}
         elif variant == "asof":
@@ -393,6 +426,8 @@ def measure(store: Path, *, rounds: int, points: int, brute: int) -> dict[str, A
         "ratio_w2_to_b": medians["w2"] / medians["b"],
         "ratio_w0_to_a": medians["w0"] / medians["a"],
         "ratio_w0_to_b": medians["w0"] / medians["b"],
+        "ratio_w_to_bc": medians["w"] / medians["bc"],
+        "ratio_w2_to_bc": medians["w2"] / medians["bc"],
         "as_of": {
             "points_per_projection": points,
             "full_replays_per_projection": brute,
@@ -437,15 +472,19 @@ def table(figures: dict[str, Any], generated: float | None) -> str:
         + f"; {figures['rounds']} interleaved rounds, each rebuild in a fresh process.",
         "",
         "| full rebuild of the 4 standard projections | median events/s | vs (a) | vs (b) "
-        "| peak memory |",
-        "|---|---:|---:|---:|---:|",
+        "| vs (bc) | peak memory |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
     for variant in VARIANTS:
         row = rebuild[variant]
         rate = row["median_events_per_s"]
         vs_a = rate / rebuild["a"]["median_events_per_s"]
         vs_b = rate / rebuild["b"]["median_events_per_s"]
-        lines.append(f"| {row['what']} | {rate:,.0f} | {vs_a:.2f} | {vs_b:.2f} | {_peak(row)} |")
+        vs_bc = rate / rebuild["bc"]["median_events_per_s"]
+        lines.append(
+            f"| {row['what']} | {rate:,.0f} | {vs_a:.2f} | {vs_b:.2f} | {vs_bc:.2f} "
+            f"| {_peak(row)} |"
+        )
     for variant in VARIANTS:
         row = rebuild[variant]
         if row.get("groups"):

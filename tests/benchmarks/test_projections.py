@@ -20,7 +20,9 @@ def test_one_round_on_a_tiny_store_has_every_figure(tmp_path: Path) -> None:
         assert row["median_events_per_s"] > 0
         assert row["median_peak_mb"] > 0
     assert figures["rebuild"]["b"]["events_read"] == figures["store_events"]
+    assert figures["rebuild"]["bc"]["events_read"] == figures["store_events"]
     assert figures["ratio_w_to_a"] > 0
+    assert figures["ratio_w2_to_bc"] > 0
     assert figures["as_of"]["warm_up_s"] > 0
     for name in ("stock", "coverage", "duplicate_aid", "audit_trail"):
         answers = figures["as_of"][name]
@@ -29,5 +31,6 @@ def test_one_round_on_a_tiny_store_has_every_figure(tmp_path: Path) -> None:
         assert answers["mismatches"] == 0
     text = projections.table(figures, generated=None)
     assert "(w) warmcase" in text
+    assert "| vs (bc) |" in text
     assert "| audit_trail (3 points) |" in text
     assert "`app.warm()`" in text
