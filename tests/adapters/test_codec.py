@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -17,7 +18,15 @@ import warmcase.app  # noqa: F401 - registers every event type
 from warmcase.errors import StoredHistoryError
 from warmcase.events import Envelope, Event, event_types, value_types
 from warmcase.personal import Personal
-from warmcase_adapters.codec import Ciphers, Codec, LeafCache, PageCodec
+from warmcase_adapters.codec import (
+    Ciphers,
+    Codec,
+    KeyWindow,
+    LeafCache,
+    PageCodec,
+    SealedPageCodec,
+    SealedPersonal,
+)
 from warmcase_adapters.keyring import NONCE_BYTES, MemoryKeyring, new_key, unseal
 from warmcase_adapters.mapper import EventMapper
 
@@ -220,3 +229,81 @@ def test_bulk_sealing_gives_what_the_keyring_unseals() -> None:
         f"王小明 {n}" for n in range(Ciphers.NONCES + 2)
     ]
     assert len({each[:NONCE_BYTES] for each in sealed}) == len(sealed)
+
+
+class CountingWindow(KeyWindow):
+    """A key window over a memory keyring that records each batch of subjects it asks for."""
+
+    def __init__(self, keyring: MemoryKeyring) -> None:
+        self.batches: list[set[str]] = []
+
+        def keys_of(subjects: Iterable[str]) -> dict[str, bytes | None]:
+            asked = set(subjects)
+            self.batches.append(asked)
+            return {subject: keyring.key_for(subject, create=False) for subject in asked}
+
+        super().__init__(keyring, keys_of)
+
+
+def _sealed_page(
+    window: KeyWindow, stored: bytes, leaves: LeafCache | None = None
+) -> tuple[Any, ...]:
+    decoded: tuple[Any, ...] = SealedPageCodec(window, leaves=leaves).decode(stored)
+    return decoded
+
+
+def test_a_sealed_page_opens_a_value_with_every_key_of_its_page_at_once() -> None:
+    """Nothing is looked up while a page is decoded; the first value opened looks up the
+    keys of every subject on its page in one batch, and the others need none."""
+    keyring = MemoryKeyring()
+    stored = Codec(keyring).encode(
+        (Personal("household:H-1", "王小明"), Personal("household:H-2", "李娟"))
+    )
+    window = CountingWindow(keyring)
+    first, second = _sealed_page(window, stored)
+    assert window.batches == []
+    assert (first.value, second.value) == ("王小明", "李娟")
+    assert window.batches == [{"household:H-1", "household:H-2"}]
+
+
+def test_a_key_window_forgets_its_keys_when_the_read_moves_on() -> None:
+    """After the next page begins, a value of an earlier page is opened with a new lookup,
+    and sees an erasure made meanwhile; after the read is closed, values are opened one by
+    one from the keyring."""
+    keyring = MemoryKeyring()
+    stored = Codec(keyring).encode(
+        (Personal("household:H-1", "王小明"), Personal("household:H-2", "李娟"))
+    )
+    window = CountingWindow(keyring)
+    first, second = _sealed_page(window, stored)
+    assert first.value == "王小明"
+    keyring.destroy("household:H-2")
+    window.next_page()
+    assert second.value is None
+    assert len(window.batches) == 2
+    (late, _) = _sealed_page(window, stored)
+    window.close()
+    assert late.value == "王小明"
+    assert len(window.batches) == 2
+
+
+def test_a_tampered_sealed_value_is_reported_when_opened() -> None:
+    """A ciphertext moved to another subject decodes (it is not opened yet) and is reported
+    as tampering the moment its value is asked for."""
+    keyring = MemoryKeyring()
+    stored = Codec(keyring).encode((Personal("household:H-2", "李娟"),))
+    keyring.key_for("household:H-3", create=True)
+    (moved,) = _sealed_page(
+        CountingWindow(keyring), stored.replace(b"household:H-2", b"household:H-3")
+    )
+    assert isinstance(moved, SealedPersonal)
+    with pytest.raises(StoredHistoryError, match="tampered"):
+        _ = moved.value
+
+
+@given(value=values)
+def test_a_sealed_page_reads_what_the_codec_reads(value: object) -> None:
+    """Every shape decoded with personal values sealed equals what the codec decodes."""
+    keyring = MemoryKeyring()
+    encoded = Codec(keyring).encode(value)
+    assert SealedPageCodec(CountingWindow(keyring)).decode(encoded) == value
