@@ -13,7 +13,6 @@ saved before that format are plain values and still read.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -29,7 +28,7 @@ from pyrsistent import PMap, PSet, PVector, pmap, pset, pvector
 from warmcase.errors import StoredHistoryError
 from warmcase.events import field_names, value_class
 from warmcase.personal import Keyring, Personal
-from warmcase_adapters.keyring import NONCE_BYTES, seal, unseal
+from warmcase_adapters.keyring import NONCE_BYTES, Ciphers, seal, unseal
 
 # Extension codes: permanent.
 UUID_CODE = 1
@@ -381,37 +380,6 @@ class SealedPersonal(Personal):
 
     def __reduce__(self) -> tuple[type[Personal], tuple[str, str | None]]:
         return (Personal, (self.subject, self.value))
-
-
-class Ciphers:
-    """:func:`~warmcase_adapters.keyring.seal` (the same format), with each key's cipher
-    made once and nonces drawn from the system's random source in bulk.
-
-    For one page or one checkpoint only: it holds the keys it met.
-    """
-
-    NONCES = 256
-
-    def __init__(self) -> None:
-        self._ciphers: dict[bytes, AESGCM] = {}
-        self._nonces = b""
-        self._next = 0
-
-    def cipher(self, key: bytes) -> AESGCM:
-        """The cipher of `key`."""
-        cipher = self._ciphers.get(key)
-        if cipher is None:
-            cipher = self._ciphers[key] = AESGCM(key)
-        return cipher
-
-    def seal(self, key: bytes, subject: str, plaintext: str) -> bytes:
-        """Nonce + ciphertext of `plaintext`, bound to `subject`."""
-        start = self._next
-        if start == len(self._nonces):
-            self._nonces, start = os.urandom(NONCE_BYTES * self.NONCES), 0
-        self._next = start + NONCE_BYTES
-        nonce = self._nonces[start : self._next]
-        return nonce + self.cipher(key).encrypt(nonce, plaintext.encode(), subject.encode())
 
 
 class UnknownCheckpointFormat(StoredHistoryError):

@@ -33,7 +33,6 @@ from warmcase.personal import Keyring, Personal
 from warmcase.projections.projection import Meta
 from warmcase_adapters import codec as codec_
 from warmcase_adapters.codec import (
-    Ciphers,
     Codec,
     KeyWindow,
     LeafCache,
@@ -42,6 +41,7 @@ from warmcase_adapters.codec import (
     SealedPersonal,
     UnknownCheckpointFormat,
 )
+from warmcase_adapters.keyring import Ciphers
 from warmcase_adapters.mapper import BACKDATED_MICROS, EventMapper, micros_since_epoch
 
 DEFAULT_PAGE_SIZE = 2000

@@ -41,6 +41,37 @@ def unseal(key: bytes, subject: str, sealed: bytes) -> str:
     return AESGCM(key).decrypt(nonce, ciphertext, subject.encode("utf-8")).decode("utf-8")
 
 
+class Ciphers:
+    """:func:`seal` (the same format), with each key's cipher
+    made once and nonces drawn from the system's random source in bulk.
+
+    For one page or one checkpoint only: it holds the keys it met.
+    """
+
+    NONCES = 256
+
+    def __init__(self) -> None:
+        self._ciphers: dict[bytes, AESGCM] = {}
+        self._nonces = b""
+        self._next = 0
+
+    def cipher(self, key: bytes) -> AESGCM:
+        """The cipher of `key`."""
+        cipher = self._ciphers.get(key)
+        if cipher is None:
+            cipher = self._ciphers[key] = AESGCM(key)
+        return cipher
+
+    def seal(self, key: bytes, subject: str, plaintext: str) -> bytes:
+        """Nonce + ciphertext of `plaintext`, bound to `subject`."""
+        start = self._next
+        if start == len(self._nonces):
+            self._nonces, start = os.urandom(NONCE_BYTES * self.NONCES), 0
+        self._next = start + NONCE_BYTES
+        nonce = self._nonces[start : self._next]
+        return nonce + self.cipher(key).encrypt(nonce, plaintext.encode(), subject.encode())
+
+
 def normalised_id_number(id_number: str) -> str:
     """An ID number as compared: full-width folded to ASCII, no spaces, upper-case X."""
     folded = unicodedata.normalize("NFKC", id_number)

@@ -19,7 +19,6 @@ from warmcase.errors import StoredHistoryError
 from warmcase.events import Envelope, Event, event_types, value_types
 from warmcase.personal import Personal
 from warmcase_adapters.codec import (
-    Ciphers,
     Codec,
     KeyWindow,
     LeafCache,
@@ -27,7 +26,7 @@ from warmcase_adapters.codec import (
     SealedPageCodec,
     SealedPersonal,
 )
-from warmcase_adapters.keyring import NONCE_BYTES, MemoryKeyring, new_key, unseal
+from warmcase_adapters.keyring import NONCE_BYTES, Ciphers, MemoryKeyring, new_key, unseal
 from warmcase_adapters.mapper import EventMapper
 
 INT64 = st.integers(-(2**63), 2**63 - 1)
