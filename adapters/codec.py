@@ -282,7 +282,8 @@ class KeyWindow:
         self.keys_of = keys_of
         self.openers: dict[str, tuple[AESGCM, bytes] | None] = {}
         self.ciphers = Ciphers()
-        self.open = True
+        self.reading = True
+        """Whether the read is still going (after it, nothing is kept)."""
 
     def opener(self, subject: str, neighbours: set[str]) -> tuple[AESGCM, bytes] | None:
         """The cipher and associated data of `subject`, None if its key is gone; looked up
@@ -292,9 +293,9 @@ class KeyWindow:
             return openers[subject]
         except KeyError:
             pass
-        if not self.open:
+        if not self.reading:
             key = self.keyring.key_for(subject, create=False)
-            return None if key is None else (Ciphers().cipher(key), subject.encode())
+            return None if key is None else (AESGCM(key), subject.encode())
         cipher = self.ciphers.cipher
         for known, key in self.keys_of({subject} | (neighbours - openers.keys())).items():
             openers[known] = None if key is None else (cipher(key), known.encode())
@@ -308,7 +309,7 @@ class KeyWindow:
     def close(self) -> None:
         """Forget every key: the read is over."""
         self.next_page()
-        self.open = False
+        self.reading = False
 
 
 class SealedPageCodec(Codec):
