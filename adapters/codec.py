@@ -346,13 +346,14 @@ class SealedPersonal(Personal):
     like any other.
 
     Until then it holds only the ciphertext, so a fold that never reads a name never
-    decrypts one. Pickled, it is a plain :class:`Personal`.
+    decrypts one; the ciphertext is kept once opened, so that a checkpoint saves it as
+    read instead of sealing it again. Pickled, it is a plain :class:`Personal`.
     """
 
     __slots__ = ("_codec", "_sealed", "_text")
 
     _codec: SealedPageCodec | None
-    _sealed: bytes | None
+    _sealed: bytes
     _text: str | None
 
     def __init__(self, subject: str, sealed: bytes, codec: SealedPageCodec) -> None:
@@ -367,17 +368,19 @@ class SealedPersonal(Personal):
         """The plaintext; None if the subject's key was destroyed before it was opened."""
         codec = self._codec
         if codec is not None:
-            sealed = self._sealed
-            assert sealed is not None
-            object.__setattr__(self, "_text", codec.open(self.subject, sealed))
+            object.__setattr__(self, "_text", codec.open(self.subject, self._sealed))
             object.__setattr__(self, "_codec", None)
-            object.__setattr__(self, "_sealed", None)
         return self._text
 
     @property
-    def sealed(self) -> bytes | None:
-        """The ciphertext as stored, while the value has not been opened."""
+    def sealed(self) -> bytes:
+        """The ciphertext as stored (kept once opened: a checkpoint saves it as it is)."""
         return self._sealed
+
+    @property
+    def opened(self) -> bool:
+        """Whether the value was asked for (and its plaintext may be in a folded state)."""
+        return self._codec is None
 
     def __reduce__(self) -> tuple[type[Personal], tuple[str, str | None]]:
         return (Personal, (self.subject, self.value))

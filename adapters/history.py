@@ -280,16 +280,15 @@ class CheckpointEncoder:
         return found
 
     def _sealed_personal(self, obj: SealedPersonal) -> Any:
-        sealed = obj.sealed
-        if sealed is None:
-            return self._personal(obj)
-        # Never opened: its ciphertext is kept as read, under the key it was sealed with,
-        # if that key still exists; without it, the value is erased.
-        key = self.codec.keyring.key_for(obj.subject, create=False)
-        return _ext(
-            codec_.PERSONAL_CODE,
-            self._leaf.pack((obj.subject, None if key is None else sealed)),
-        )
+        # Its ciphertext as read, under the key it was sealed with, while that key exists
+        # (a destroyed key is never made again): no sealing anew.
+        subject = obj.subject
+        if self.codec.keyring.key_for(subject, create=False) is not None:
+            return _ext(codec_.PERSONAL_CODE, self._leaf.pack((subject, obj.sealed)))
+        if obj.opened and obj.value is not None:
+            # Opened before the erasure: what was folded from it may be anywhere in the state.
+            raise ErasedSince(subject)
+        return _ext(codec_.PERSONAL_CODE, self._leaf.pack((subject, None)))
 
     def _pmap(self, obj: PMap[Any, Any]) -> Any:
         # From its items: dict(obj) would look every key up again (same order either way).
@@ -452,7 +451,7 @@ class StoreHistory:
     def _decode(
         self, rows: list[RawRow], codec: Codec, stream_ids: dict[Any, UUID]
     ) -> list[Recorded]:
-        event_of = self.mapper.event_of
+        event_of = self.mapper.decoder(codec)
         page: list[Recorded] = []
         append = page.append
         last_micros = -1
@@ -460,17 +459,12 @@ class StoreHistory:
         for position, originator_id, version, topic, state, micros in rows:
             # Events of one write share a recorded time, and streams recur: reuse both.
             if micros != last_micros:
-                recorded_at = _EPOCH + timedelta(microseconds=micros)
+                recorded_at = _EPOCH + timedelta(0, 0, micros)
                 last_micros = micros
             stream_id = stream_ids.get(originator_id)
             if stream_id is None:
                 stream_id = stream_ids[originator_id] = _as_uuid(originator_id)
-            append(
-                (
-                    event_of(topic, state, codec),
-                    Meta(position, recorded_at, stream_id, version),
-                )
-            )
+            append((event_of(topic, state), Meta(position, recorded_at, stream_id, version)))
         return page
 
     # -- checkpoints ----------------------------------------------------------------------

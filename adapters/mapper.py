@@ -10,6 +10,7 @@ index can be filtered without decoding anything).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -56,6 +57,7 @@ class EventMapper(Mapper[UUID]):
     def __init__(self, codec: Codec) -> None:
         super().__init__(transcoder=codec)
         self.codec = codec
+        self._classes: dict[str, tuple[type[Event], int]] = {}
 
     def to_stored_event(self, domain_event: Any) -> TimedStoredEvent:
         """The stored form of an :class:`~warmcase.events.Envelope`, with its effective time."""
@@ -80,15 +82,30 @@ class EventMapper(Mapper[UUID]):
 
     def event_of(self, type_name: str, state: bytes, codec: Codec | None = None) -> Event:
         """The event of `type_name` whose stored state is `state` (decoded by `codec` if given)."""
-        cls = event_class(type_name)
-        try:
-            version, fields = (codec or self.codec).decode(state)
-        except (ValueError, TypeError) as error:
-            msg = f"stored {type_name} event cannot be decoded: {error}"
-            raise StoredHistoryError(msg) from error
-        if version != cls.version:
-            fields = upcast(type_name, version, dict(fields))
-        return cls(**fields)
+        return self.decoder(codec or self.codec)(type_name, state)
+
+    def decoder(self, codec: Codec) -> Callable[[str, bytes], Event]:
+        """:meth:`event_of` with `codec`, for the many events of a page: each type's
+        class and version are looked up once per mapper."""
+        decode = codec.decode
+        classes = self._classes
+
+        def event_of(type_name: str, state: bytes) -> Event:
+            try:
+                cls, current = classes[type_name]
+            except KeyError:
+                found = event_class(type_name)
+                cls, current = classes[type_name] = (found, found.version)
+            try:
+                version, fields = decode(state)
+            except (ValueError, TypeError) as error:
+                msg = f"stored {type_name} event cannot be decoded: {error}"
+                raise StoredHistoryError(msg) from error
+            if version != current:
+                fields = upcast(type_name, version, dict(fields))
+            return cls(**fields)
+
+        return event_of
 
 
 def _as_uuid(originator_id: UUID | str) -> UUID:

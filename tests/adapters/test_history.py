@@ -542,6 +542,44 @@ def test_a_value_never_opened_before_an_erasure_is_saved_erased(
     assert books.keyring.key_for(subject, create=False) is None
 
 
+def test_a_value_opened_by_the_fold_is_saved_as_it_was_read(
+    books: Warmcase, history: StoreHistory
+) -> None:
+    """A checkpoint keeps the ciphertext of a value the fold opened, byte for byte as the
+    event stored it (it is not sealed again), and reads it back in clear."""
+    subject = household_subject("H-1")
+    put(books, received(at(20), subject, "王建国"))
+    ((event, _),) = list(history.read(after=0, upto=1))
+    description: SealedPersonal = event.description  # type: ignore[attr-defined]
+    assert str(description) == "王建国"
+    history.save_checkpoint("calls@v1", 1, pmap({"C-1": description}))
+    found = history.store.select_checkpoint("calls@v1", 1)
+    assert found is not None
+    assert description.sealed in found[1]
+    assert history.checkpoint("calls@v1", at_or_before=1) == (
+        1,
+        pmap({"C-1": Personal(subject, "王建国")}),
+    )
+
+
+def test_a_value_opened_after_its_erasure_is_saved_erased(
+    books: Warmcase, history: StoreHistory
+) -> None:
+    """A value first opened after its subject was erased read as erased, so nothing of it
+    is in the state: the state is saved, with the value erased, and no key is made."""
+    subject = household_subject("H-1")
+    put(books, received(at(20), subject, "王建国"))
+    ((event, _),) = list(history.read(after=0, upto=1))
+    books.keyring.destroy(subject)
+    assert event.description.value is None  # type: ignore[attr-defined]
+    history.save_checkpoint("calls@v1", 1, pmap({"C-1": event.description}))  # type: ignore[attr-defined]
+    assert history.checkpoint("calls@v1", at_or_before=1) == (
+        1,
+        pmap({"C-1": Personal(subject, None)}),
+    )
+    assert books.keyring.key_for(subject, create=False) is None
+
+
 @settings(max_examples=30, deadline=None)
 @given(st.one_of(coverage_histories(max_steps=30), trail_histories(max_steps=30)))
 def test_checkpoints_decode_to_the_state_they_encode(recorded: Recorded) -> None:

@@ -111,6 +111,19 @@ class ListHistory:
             if after < meta.position <= upto and (types is None or event.type_name in types):
                 yield event, meta
 
+    def read_pages(
+        self, *, after: int, upto: int, types: frozenset[str] | None = None
+    ) -> Iterator[list[tuple[Event, Meta]]]:
+        """What :meth:`read` yields, in lists of at most three (so pages end mid-way)."""
+        page: list[tuple[Event, Meta]] = []
+        for recorded in self.read(after=after, upto=upto, types=types):
+            page.append(recorded)
+            if len(page) == 3:
+                yield page
+                page = []
+        if page:
+            yield page
+
     def read_effective(
         self,
         *,

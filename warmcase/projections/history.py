@@ -35,6 +35,13 @@ class History(Protocol):
         """Events with after < position <= upto, of `types` if given, in position order."""
         ...
 
+    def read_pages(
+        self, *, after: int, upto: int, types: frozenset[str] | None = None
+    ) -> Iterator[list[tuple[Event, Meta]]]:
+        """What :meth:`read` yields, a list at a time (non-empty lists, in order): one
+        pass over a page can feed several projections, each with a list of its own."""
+        ...
+
     def read_effective(
         self,
         *,
@@ -83,6 +90,12 @@ class DelegatingHistory:
     ) -> Iterator[tuple[Event, Meta]]:
         """As the wrapped history has it."""
         return self.history.read(after=after, upto=upto, types=types)
+
+    def read_pages(
+        self, *, after: int, upto: int, types: frozenset[str] | None = None
+    ) -> Iterator[list[tuple[Event, Meta]]]:
+        """As the wrapped history has it."""
+        return self.history.read_pages(after=after, upto=upto, types=types)
 
     def read_effective(
         self,

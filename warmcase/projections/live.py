@@ -48,10 +48,6 @@ LATE_AFTER = timedelta(minutes=10)
 """An event recorded more than this after it took effect is kept in a warm process's
 cache of late entries (see :class:`_LateEntries`)."""
 
-PAGE_EVENTS = 2000
-"""Events of a projection folded at a time by a rebuild (see
-:meth:`~.projection.Projection.fold_page`)."""
-
 DEFAULT_SNAPSHOT_SPAN = 5000
 """Positions of the history a warm-up reads at most before it holds a snapshot of each
 projection, however few of its events they held: an answer's tail is read by position."""
@@ -210,24 +206,18 @@ class _LateEntries:
 
 
 class _Folding:
-    """One projection being folded forward a page of its events at a time (see
-    :meth:`~.projection.Projection.fold_page`), snapshots taken on the way."""
+    """One projection being folded forward: in a rebuild a page of the read at a time,
+    kept thawed; in a warm-up ``every`` events at a time (see
+    :meth:`~.projection.Projection.fold_page`), its state held after each batch."""
 
     def __init__(
-        self,
-        projection: Projection[Any],
-        held: _Held,
-        start: Start[Any],
-        *,
-        every: int | None,
-        page: int,
+        self, projection: Projection[Any], held: _Held, start: Start[Any], *, every: int | None
     ) -> None:
         self.projection = projection
         self.reads = projection.reads
         self.held = held
         self.position, self.state = start
         self.every = every
-        self.page = page
         self.pending: list[tuple[Event, Meta]] = []
         self.work: Any = None
         """The state thawed, while pages are folded with no snapshot between them."""
@@ -235,25 +225,23 @@ class _Folding:
         self.snapped = self.position
 
     def feed(self, event: Event, meta: Meta) -> None:
+        """Take one more event (in a warm-up), folding what is pending once there are
+        ``every`` of them."""
         self.pending.append((event, meta))
-        if len(self.pending) >= self.page:
-            if self.every is None:
-                self._fold_thawed()
-            else:
-                self.flush()
+        if self.every is not None and len(self.pending) >= self.every:
+            self.flush()
 
-    def _fold_thawed(self) -> None:
-        # No snapshot wanted on the way (a rebuild): the state stays thawed from page to
-        # page and is made persistent once, by flush.
+    def fold_thawed(self, recorded: list[tuple[Event, Meta]]) -> None:
+        """Fold `recorded`, the events after every one fed so far, with no snapshot
+        wanted on the way (a rebuild): the state stays thawed from page to page and is
+        made persistent once, by :meth:`flush`."""
         if self.work is None:
             self.work = self.projection.thawed(self.state)
-        self.work = self.projection.fold_thawed(self.work, self.pending)
-        self.pending = []
+        self.work = self.projection.fold_thawed(self.work, recorded)
 
     def flush(self) -> Any:
         """Fold what is pending; the state after every event fed."""
         if self.work is not None:
-            self._fold_thawed()
             self.state = self.projection.frozen(self.work)
             self.work = None
         if self.pending:
@@ -395,7 +383,7 @@ class LiveViews:
         if after >= upto:
             return state
         every = self.snapshots_every(projection)
-        run = _Folding(projection, held, start, every=every, page=every)
+        run = _Folding(projection, held, start, every=every)
         for event, meta in self.history.read(after=after, upto=upto, types=projection.reads):
             run.feed(event, meta)
         result: S = run.flush()
@@ -436,18 +424,15 @@ class LiveViews:
 
         Folds up to position `upto` (by default the last recorded). The process keeps
         the final states, not snapshots on the way (see :meth:`warm` for those).
-        `progress`, if given, is called with the position reached every
-        ``PROGRESS_EVERY`` events read, and with `upto` at the end.
+        `progress`, if given, is called with the position reached after each page
+        read, and with `upto` at the end.
         """
         began = time.perf_counter()
         self.forget(projections)
         for projection in projections:
             self.history.drop_checkpoints(projection.checkpoint_name)
         upto = self.history.last_position() if upto is None else upto
-        starts: list[Start[Any]] = [(0, projection.initial()) for projection in projections]
-        events, states = self._fold_all(
-            projections, starts, upto, snapshots=False, progress=progress
-        )
+        events, states = self._fold_all(projections, upto, snapshots=False, progress=progress)
         saved = 0
         for projection, state in zip(projections, states, strict=True):
             self._of(projection).hold(upto, state)
@@ -469,8 +454,7 @@ class LiveViews:
         returns the events read."""
         upto = self.history.last_position() if upto is None else upto
         self.forget(projections)
-        starts: list[Start[Any]] = [(0, projection.initial()) for projection in projections]
-        events, states = self._fold_all(projections, starts, upto, snapshots=True)
+        events, states = self._fold_all(projections, upto, snapshots=True)
         for projection, state in zip(projections, states, strict=True):
             self._of(projection).hold(upto, state)
         return events
@@ -478,61 +462,83 @@ class LiveViews:
     def _fold_all(
         self,
         projections: Sequence[Projection[Any]],
-        starts: Sequence[Start[Any]],
         upto: int,
         *,
         snapshots: bool,
         progress: Callable[[int], None] | None = None,
     ) -> tuple[int, list[Any]]:
+        """Fold `projections` from the first event up to `upto` in one read."""
         runs = [
             _Folding(
                 projection,
                 self._of(projection),
-                start,
+                (0, projection.initial()),
                 every=self.snapshots_every(projection) if snapshots else None,
-                page=self.snapshots_every(projection) if snapshots else PAGE_EVENTS,
             )
-            for projection, start in zip(projections, starts, strict=True)
+            for projection in projections
         ]
-        after = min((start[0] for start in starts), default=upto)
         types = frozenset().union(*(projection.reads for projection in projections))
-        events = 0
-        read = self.history.read(after=after, upto=upto, types=types)
+        pages = self.history.read_pages(after=0, upto=upto, types=types)
         if progress is not None:
-            read = _reporting(read, progress, upto)
-        late = _LateEntries(types) if snapshots and after == 0 else None
-        span = self.snapshot_span if snapshots else None
+            pages = _reporting(pages, progress, upto)
         with folding():
-            for event, meta in read:
-                events += 1
+            if snapshots:
+                late = _LateEntries(types)
+                events = self._fold_snapshotting(runs, pages, late)
+                late.upto = upto
+                self._late = late
+            else:
+                events = _fold_pages(runs, pages, types)
+            states = [run.flush() for run in runs]
+        return events, states
+
+    def _fold_snapshotting(
+        self,
+        runs: list[_Folding],
+        pages: Iterator[list[tuple[Event, Meta]]],
+        late: _LateEntries,
+    ) -> int:
+        """Feed `runs` event by event, holding each one's state on the way."""
+        events = 0
+        span = self.snapshot_span
+        for page in pages:
+            events += len(page)
+            for event, meta in page:
                 type_name = event.type_name
                 position = meta.position
                 for run in runs:
-                    if span is not None and position - 1 - run.snapped >= span:
+                    if position - 1 - run.snapped >= span:
                         # A long stretch without this projection's events: hold its state
                         # here too, so that no answer's tail scans more than the span.
                         run.snapshot_at(position - 1)
-                    if type_name in run.reads and position > run.position:
+                    if type_name in run.reads:
                         run.feed(event, meta)
-                if late is not None:
-                    late.add(event, meta)
-            states = [run.flush() for run in runs]
-        if late is not None:
-            late.upto = upto
-            self._late = late
-        return events, states
+                late.add(event, meta)
+        return events
 
 
-PROGRESS_EVERY = 1000
-"""Events read between two calls of a rebuild's progress callback."""
+def _fold_pages(
+    runs: list[_Folding], pages: Iterator[list[tuple[Event, Meta]]], types: frozenset[str]
+) -> int:
+    """Fold each page of the read into `runs`, with no state held on the way (a rebuild):
+    a run that reads every type read gets the page whole, the others their own events of
+    it (one list each, instead of a call per event and projection)."""
+    events = 0
+    for page in pages:
+        events += len(page)
+        for run in runs:
+            reads = run.reads
+            mine = page if reads >= types else [r for r in page if r[0].type_name in reads]
+            if mine:
+                run.fold_thawed(mine)
+    return events
 
 
 def _reporting(
-    read: Iterator[tuple[Event, Meta]], progress: Callable[[int], None], upto: int
-) -> Iterator[tuple[Event, Meta]]:
-    """`read`, calling `progress` with the position reached now and then (a progress bar)."""
-    for count, (event, meta) in enumerate(read, start=1):
-        if count % PROGRESS_EVERY == 0:
-            progress(meta.position)
-        yield event, meta
+    pages: Iterator[list[tuple[Event, Meta]]], progress: Callable[[int], None], upto: int
+) -> Iterator[list[tuple[Event, Meta]]]:
+    """`pages`, calling `progress` with the position reached after each (a progress bar)."""
+    for page in pages:
+        progress(page[-1][1].position)
+        yield page
     progress(upto)

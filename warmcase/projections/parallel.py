@@ -229,8 +229,13 @@ class _Tallying(DelegatingHistory):
     def read(
         self, *, after: int, upto: int, types: frozenset[str] | None = None
     ) -> Iterator[tuple[Event, Meta]]:
+        for page in self.read_pages(after=after, upto=upto, types=types):
+            yield from page
+
+    def read_pages(
+        self, *, after: int, upto: int, types: frozenset[str] | None = None
+    ) -> Iterator[list[tuple[Event, Meta]]]:
         tally = self.types
-        for recorded in self.history.read(after=after, upto=upto, types=types):
-            if recorded[0].type_name in tally:
-                self.tallied += 1
-            yield recorded
+        for page in self.history.read_pages(after=after, upto=upto, types=types):
+            self.tallied += sum(1 for event, _ in page if event.type_name in tally)
+            yield page
