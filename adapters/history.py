@@ -203,7 +203,6 @@ class CheckpointEncoder:
         self._sealed: dict[tuple[str, str], Any] = {}
         self._dates: dict[date, Any] = {}
         self._table: list[tuple[str, tuple[str, ...]]] = []
-        self._values: dict[type, tuple[Any, Callable[[Any], Any]] | None] = {}
         self._by_type: dict[type, Callable[[Any], Any]] = {
             datetime: self._datetime,
             date: self._date,
@@ -218,27 +217,24 @@ class CheckpointEncoder:
 
     def encode(self, state: Any) -> bytes:
         """The checkpoint bytes of `state`, which :meth:`Codec.decode` reads back."""
-        body = self._packer.pack(state)
-        payload = msgpack.packb((codec_.CHECKPOINT_FORMAT, self._table, body), use_bin_type=True)
-        packed: bytes = msgpack.packb(_ext(codec_.CHECKPOINT_CODE, payload), use_bin_type=True)
-        return packed
+        body: bytes = self._packer.pack(state)
+        # The extension (format, table, body), framed here so that the body, tens of
+        # megabytes for a large state, is copied once and not once per level.
+        head: bytes = self._leaf.pack((codec_.CHECKPOINT_FORMAT, self._table, b""))
+        head = head[: -len(_EMPTY_BIN)] + _bin_header(len(body))
+        return _ext_header(codec_.CHECKPOINT_CODE, len(head) + len(body)) + head + body
 
     def _default(self, obj: Any) -> Any:
-        handler = self._by_type.get(type(obj))
-        if handler is not None:
-            return handler(obj)
         cls = type(obj)
-        try:
-            known = self._values[cls]
-        except KeyError:
-            known = self._values[cls] = self._value_type(cls)
-        if known is None:
-            # Anything else (ids, amounts, a subclass, or not storable): as the codec has it.
-            return self.codec._default(obj)
-        mark, fields = known
-        return (mark, *fields(obj))
+        handler = self._by_type.get(cls)
+        if handler is None:
+            # First of its class: a value type gets a handler of its own; anything else
+            # (ids, amounts, a subclass, or not storable) goes as the codec has it.
+            handler = self._by_type[cls] = self._value_type(cls) or self.codec._default
+        return handler(obj)
 
-    def _value_type(self, cls: type) -> tuple[Any, Callable[[Any], Any]] | None:
+    def _value_type(self, cls: type) -> Callable[[Any], Any] | None:
+        """For a registered value type, what packs one: its mark, then its fields."""
         name = getattr(cls, "value_type_name", None)
         if name is None:
             return None
@@ -247,8 +243,9 @@ class CheckpointEncoder:
         self._table.append((name, names))
         if len(names) == 1:
             (only,) = names
-            return mark, lambda obj: (getattr(obj, only),)
-        return mark, attrgetter(*names) if names else (lambda obj: ())
+            return lambda obj: (mark, getattr(obj, only))
+        fields = attrgetter(*names) if names else (lambda obj: ())
+        return lambda obj: (mark, *fields(obj))
 
     def _datetime(self, obj: datetime) -> Any:
         offset = obj.utcoffset()
@@ -307,6 +304,32 @@ class CheckpointEncoder:
 
 _MICROSECOND = timedelta(microseconds=1)
 _SECOND = timedelta(seconds=1)
+
+
+_EMPTY_BIN = msgpack.packb(b"", use_bin_type=True)
+
+
+def _bin_header(size: int) -> bytes:
+    """The msgpack header of a bin of `size` bytes (bin 8, 16 or 32, the shortest)."""
+    for marker, width in ((0xC4, 1), (0xC5, 2), (0xC6, 4)):
+        if size < 1 << (8 * width):
+            return bytes((marker,)) + size.to_bytes(width, "big")
+    msg = f"a checkpoint of {size} bytes is too large for msgpack"
+    raise ValueError(msg)
+
+
+def _ext_header(code: int, size: int) -> bytes:
+    """The msgpack header of an extension of type `code` and `size` bytes, as msgpack
+    writes it (fixext for 1, 2, 4, 8 or 16 bytes, else ext 8, 16 or 32)."""
+    kind = code.to_bytes(1, "big", signed=True)
+    fixed = {1: 0xD4, 2: 0xD5, 4: 0xD6, 8: 0xD7, 16: 0xD8}.get(size)
+    if fixed is not None:
+        return bytes((fixed,)) + kind
+    for marker, width in ((0xC7, 1), (0xC8, 2), (0xC9, 4)):
+        if size < 1 << (8 * width):
+            return bytes((marker,)) + size.to_bytes(width, "big") + kind
+    msg = f"a checkpoint of {size} bytes is too large for msgpack"
+    raise ValueError(msg)
 
 
 def _ext(code: int, data: bytes) -> Any:

@@ -40,7 +40,13 @@ from warmcase.projections.duplicate_aid import DuplicateAid
 from warmcase.projections.projection import Meta
 from warmcase.projections.stock import StockLevels
 from warmcase_adapters.codec import CHECKPOINT_CODE, Codec, SealedPersonal
-from warmcase_adapters.history import CheckpointEncoder, StoreHistory, history_for
+from warmcase_adapters.history import (
+    CheckpointEncoder,
+    StoreHistory,
+    _bin_header,
+    _ext_header,
+    history_for,
+)
 from warmcase_adapters.mapper import BACKDATED_MICROS, EventMapper, micros_since_epoch
 
 STORES = (
@@ -690,3 +696,21 @@ def test_a_recorder_without_the_time_index_is_refused(books: Warmcase) -> None:
     """Only warmcase's recorders can serve a history; anything else is refused plainly."""
     with pytest.raises(StoreError, match="cannot serve projections"):
         history_for(object(), books.mapper)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.one_of(
+        st.integers(0, 20),
+        st.sampled_from([255, 256, 65535, 65536]),
+        st.integers(0, 200_000),
+    )
+)
+def test_a_checkpoint_is_framed_as_msgpack_frames_it(size: int) -> None:
+    """The checkpoint's extension and body headers, written by hand so that the body is
+    copied once, are the bytes msgpack itself writes, at every size class."""
+    data = bytes(size)
+    assert _ext_header(CHECKPOINT_CODE, size) + data == msgpack.packb(
+        msgpack.ExtType(CHECKPOINT_CODE, data)
+    )
+    assert _bin_header(size) + data == msgpack.packb(data, use_bin_type=True)
