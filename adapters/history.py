@@ -311,11 +311,7 @@ _EMPTY_BIN = msgpack.packb(b"", use_bin_type=True)
 
 def _bin_header(size: int) -> bytes:
     """The msgpack header of a bin of `size` bytes (bin 8, 16 or 32, the shortest)."""
-    for marker, width in ((0xC4, 1), (0xC5, 2), (0xC6, 4)):
-        if size < 1 << (8 * width):
-            return bytes((marker,)) + size.to_bytes(width, "big")
-    msg = f"a checkpoint of {size} bytes is too large for msgpack"
-    raise ValueError(msg)
+    return _sized((0xC4, 0xC5, 0xC6), size)
 
 
 def _ext_header(code: int, size: int) -> bytes:
@@ -325,9 +321,15 @@ def _ext_header(code: int, size: int) -> bytes:
     fixed = {1: 0xD4, 2: 0xD5, 4: 0xD6, 8: 0xD7, 16: 0xD8}.get(size)
     if fixed is not None:
         return bytes((fixed,)) + kind
-    for marker, width in ((0xC7, 1), (0xC8, 2), (0xC9, 4)):
+    return _sized((0xC7, 0xC8, 0xC9), size) + kind
+
+
+def _sized(markers: tuple[int, int, int], size: int) -> bytes:
+    """The marker for `size` among those of 8, 16 and 32-bit sizes (the shortest that
+    holds it), then the size."""
+    for marker, width in zip(markers, (1, 2, 4), strict=True):
         if size < 1 << (8 * width):
-            return bytes((marker,)) + size.to_bytes(width, "big") + kind
+            return bytes((marker,)) + size.to_bytes(width, "big")
     msg = f"a checkpoint of {size} bytes is too large for msgpack"
     raise ValueError(msg)
 
