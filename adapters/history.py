@@ -44,8 +44,13 @@ from warmcase_adapters.codec import (
 from warmcase_adapters.keyring import Ciphers
 from warmcase_adapters.mapper import BACKDATED_MICROS, EventMapper, micros_since_epoch
 
-DEFAULT_PAGE_SIZE = 2000
-"""Rows per read: large enough that per-query costs vanish, small enough to stay light."""
+DEFAULT_PAGE_SIZE = 500
+"""Rows per query of a read: enough that per-query costs vanish, even over a network,
+and few enough that the rows waiting to be decoded stay in the processor's cache."""
+
+DECODED_AT_ONCE = 100
+"""Rows decoded into one list of events (a page of ``read_pages``): a fold takes them
+while they are still in the processor's cache (see ``docs/benchmarks.md``)."""
 
 RawRow = tuple[int, Any, int, str, bytes, int]
 """An undecoded event: position, originator id, version, type name, state, recorded µs."""
@@ -349,14 +354,23 @@ class StoreHistory:
     """:class:`warmcase.projections.history.History` over a store's recorder."""
 
     def __init__(
-        self, store: RawStore, mapper: EventMapper, *, page_size: int = DEFAULT_PAGE_SIZE
+        self,
+        store: RawStore,
+        mapper: EventMapper,
+        *,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        decoded_at_once: int = DECODED_AT_ONCE,
     ) -> None:
-        if page_size < 1:
-            msg = f"page_size must be at least 1, got {page_size}"
+        if page_size < 1 or decoded_at_once < 1:
+            msg = (
+                f"page_size and decoded_at_once must be at least 1, got {page_size} and "
+                f"{decoded_at_once}"
+            )
             raise ValueError(msg)
         self.store = store
         self.mapper = mapper
         self.page_size = page_size
+        self.decoded_at_once = decoded_at_once
         self._leaves = LeafCache()
 
     # -- positions and times --------------------------------------------------------------
@@ -468,7 +482,10 @@ class StoreHistory:
                 return
             # Personal values stay sealed until a fold asks for one: no key is read here.
             window.next_page()
-            yield self._decode(rows, SealedPageCodec(window, leaves=self._leaves), stream_ids)
+            codec = SealedPageCodec(window, leaves=self._leaves)
+            step = self.decoded_at_once
+            for start in range(0, len(rows), step):
+                yield self._decode(rows[start : start + step], codec, stream_ids)
             if len(rows) < page_size:
                 return
             after = rows[-1][0]
@@ -538,7 +555,11 @@ def _as_uuid(originator_id: UUID | str) -> UUID:
 
 
 def history_for(
-    recorder: object, mapper: Mapper[Any], *, page_size: int = DEFAULT_PAGE_SIZE
+    recorder: object,
+    mapper: Mapper[Any],
+    *,
+    page_size: int = DEFAULT_PAGE_SIZE,
+    decoded_at_once: int = DECODED_AT_ONCE,
 ) -> StoreHistory:
     """The history of the store `recorder` belongs to (SQLite, PostgreSQL or memory)."""
     if not isinstance(mapper, EventMapper):
@@ -550,4 +571,4 @@ def history_for(
             f"warmcase.open, whose recorders keep the time index and checkpoints"
         )
         raise StoreError(msg)
-    return StoreHistory(recorder, mapper, page_size=page_size)
+    return StoreHistory(recorder, mapper, page_size=page_size, decoded_at_once=decoded_at_once)

@@ -1,11 +1,16 @@
 """Rebuild groups of projections in processes of their own, each opening the store by URL.
 
-The core splits a rebuild with several jobs into groups (``warmcase.projections.parallel``);
-this adapter runs them: a ``ProcessPoolExecutor`` of "spawn" processes (a forked child would
-share the parent's database connections and the locks of its threads), one per group, each
-opening the same store with :func:`warmcase.open` and running the ordinary rebuild of its
-group up to the position the parent fixed. Positions reached come back through a queue,
-so the parent can show the slowest group's progress.
+The core splits a rebuild with several jobs into groups (``warmcase.projections.parallel``)
+and folds one of them in the calling process; this adapter runs the others: one "spawn"
+process per group (a forked child would share the parent's database connections and the
+locks of its threads), each opening the same store with :func:`warmcase.open` and running
+the ordinary rebuild of its group up to the position the parent fixed. Positions reached
+and each group's outcome come back through one queue, so the parent can show the slowest
+group's progress while it folds its own.
+
+A child ends as soon as its outcome is sent and its store closed, without freeing what it
+folded object by object: its states are in the checkpoints it committed, and tearing down
+a state of a million events costs as much as a second of folding.
 
 Because children are spawned, the program that starts a rebuild with several jobs is
 imported again in each of them: a script must guard its work with
@@ -15,12 +20,13 @@ imported again in each of them: a script must guard its work with
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.process
+import os
 import pickle
 import queue as queues
+import sys
 import traceback
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures import wait as wait_for
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,10 +35,16 @@ import attrs
 
 import warmcase
 from warmcase.app import Warmcase
-from warmcase.projections.parallel import Group, GroupDone, RebuildFailed, rebuild_group
+from warmcase.projections.parallel import (
+    Group,
+    GroupDone,
+    LocalProgress,
+    RebuildFailed,
+    rebuild_group,
+)
 
 POLL_SECONDS = 0.05
-"""How often the parent looks at its children's progress."""
+"""How often the parent, its own group done, looks for children that died."""
 
 
 def reopenable(url: str) -> str | None:
@@ -71,6 +83,23 @@ class _Failure:
     details: str
 
 
+@attrs.frozen
+class _Job:
+    """What a child is asked to do: rebuild `group` (pickled) of the store at `url`."""
+
+    url: str
+    index: int
+    group: bytes
+    upto: int
+    report: bool
+    """Whether to send the positions it reaches."""
+
+
+Message = tuple[str, int, Any]
+"""What a child sends: ("reached", its index, a position) or ("done", its index, its
+:class:`GroupDone` or :class:`_Failure`)."""
+
+
 class ProcessRebuilder:
     """Runs each group of a rebuild in a spawned process over the store at `url`."""
 
@@ -83,103 +112,173 @@ class ProcessRebuilder:
         *,
         upto: int,
         progress: Callable[[int], None] | None = None,
+        meanwhile: Callable[[LocalProgress | None], None] | None = None,
     ) -> list[GroupDone]:
-        """Run every group at once, one process each; raise the first failure, naming
-        the group's projections, after every process has ended."""
+        """Start one process per group, run `meanwhile` here, then wait for every process;
+        raise what `meanwhile` raised, or else the first failure, naming the group's
+        projections."""
         context = multiprocessing.get_context("spawn")
-        reached: multiprocessing.Queue[tuple[int, int]] = context.Queue()
-        payloads = [pickle.dumps(group) for group in groups]
+        messages: multiprocessing.Queue[Message] = context.Queue()
+        children = [
+            context.Process(
+                target=_child,
+                args=(
+                    _Job(self.url, index, pickle.dumps(group), upto, progress is not None),
+                    messages,
+                ),
+                name=f"warmcase-rebuild-{index}",
+                daemon=True,
+            )
+            for index, group in enumerate(groups)
+        ]
+        watch = _Watch(children, messages, progress, upto, local=meanwhile is not None)
+        failed_here: Exception | None = None
         try:
-            with ProcessPoolExecutor(
-                max_workers=len(groups),
-                mp_context=context,
-                initializer=_start_child,
-                initargs=(reached,),
-            ) as pool:
-                futures = [
-                    pool.submit(
-                        _rebuild_child, self.url, index, payload, upto, progress is not None
-                    )
-                    for index, payload in enumerate(payloads)
-                ]
-                if progress is None:
-                    wait_for(futures)
-                else:
-                    _follow(futures, reached, progress, upto)
+            for child in children:
+                child.start()
+            if meanwhile is not None:
+                try:
+                    meanwhile(None if progress is None else watch.reached_here)
+                except Exception as error:  # reported once every child has ended
+                    failed_here = error
+                watch.done_here()
+            watch.wait()
+        except BaseException:
+            # Interrupted (or the parent failed): no child outlives the rebuild.
+            for child in children:
+                if child.is_alive():
+                    child.terminate()
+            raise
         finally:
-            reached.close()
-            reached.join_thread()
-        return _outcomes(groups, futures)
+            for child in children:
+                if child.pid is not None:
+                    child.join()
+            messages.close()
+        if failed_here is not None:
+            raise failed_here
+        return watch.outcomes(groups)
 
 
-def _follow(
-    futures: Sequence[Future[Any]],
-    reached: multiprocessing.Queue[tuple[int, int]],
-    progress: Callable[[int], None],
-    upto: int,
-) -> None:
-    """Call `progress` with the slowest child's position until every child has ended."""
-    positions = [0] * len(futures)
-    shown = 0
-    while not all(future.done() for future in futures):
-        try:
-            index, position = reached.get(timeout=POLL_SECONDS)
-        except queues.Empty:
-            continue
-        positions[index] = max(positions[index], position)
-        slowest = min(positions)
-        if slowest > shown:
-            shown = slowest
-            progress(slowest)
-    if all(future.exception() is None for future in futures) and shown < upto:
-        progress(upto)
+class _Watch:
+    """What the parent knows of its children while they run: positions and outcomes."""
+
+    def __init__(
+        self,
+        children: Sequence[multiprocessing.process.BaseProcess],
+        messages: multiprocessing.Queue[Message],
+        progress: Callable[[int], None] | None,
+        upto: int,
+        *,
+        local: bool,
+    ) -> None:
+        self.children = children
+        self.messages = messages
+        self.progress = progress
+        self.upto = upto
+        self.positions = [0] * len(children)
+        self.here = 0 if local else upto
+        self.shown = 0
+        self.ended: dict[int, GroupDone | _Failure | None] = {}
+        """Each ended child's outcome (None: it died without sending one)."""
+
+    def reached_here(self, position: int) -> None:
+        """The calling process's group reached `position`: look at the children too."""
+        self.here = max(self.here, position)
+        self._drain()
+        self._show()
+
+    def done_here(self) -> None:
+        """The calling process's group has ended (however it ended)."""
+        self.here = self.upto
+
+    def wait(self) -> None:
+        """Take messages until every child has sent its outcome or died."""
+        while len(self.ended) < len(self.children):
+            try:
+                self._take(self.messages.get(timeout=POLL_SECONDS))
+            except queues.Empty:
+                self._bury()
+            self._show()
+        if self.progress is not None and self.shown < self.upto and self._all_succeeded():
+            self.progress(self.upto)
+
+    def outcomes(self, groups: Sequence[Group]) -> list[GroupDone]:
+        """Each group's outcome, in order; the first failure as :class:`RebuildFailed`."""
+        done: list[GroupDone] = []
+        for index, group in enumerate(groups):
+            names = [projection.name for projection in group.projections]
+            outcome = self.ended[index]
+            if outcome is None:
+                code = self.children[index].exitcode
+                raise RebuildFailed(
+                    names, "ProcessDied", f"its process ended with exit code {code} mid-way"
+                )
+            if isinstance(outcome, _Failure):
+                raise RebuildFailed(names, outcome.error_type, outcome.message, outcome.details)
+            done.append(outcome)
+        return done
+
+    def _all_succeeded(self) -> bool:
+        return all(isinstance(outcome, GroupDone) for outcome in self.ended.values())
+
+    def _take(self, message: Message) -> None:
+        kind, index, value = message
+        if kind == "done":
+            self.ended[index] = value
+        else:
+            self.positions[index] = max(self.positions[index], value)
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                self._take(self.messages.get_nowait())
+            except queues.Empty:
+                return
+
+    def _bury(self) -> None:
+        """Mark the children that died without an outcome (after reading what they sent:
+        a child's last message is in the pipe before it exits)."""
+        dead = [
+            index
+            for index, child in enumerate(self.children)
+            if index not in self.ended and not child.is_alive()
+        ]
+        if dead:
+            self._drain()
+            for index in dead:
+                self.ended.setdefault(index, None)
+
+    def _show(self) -> None:
+        if self.progress is None:
+            return
+        slowest = min([self.here, *self.positions])
+        if slowest > self.shown:
+            self.shown = slowest
+            self.progress(slowest)
 
 
-def _outcomes(groups: Sequence[Group], futures: Sequence[Future[Any]]) -> list[GroupDone]:
-    """What each child did; the first error a child reported, or else the processes that
-    died (a process pool stops every child when one dies), as :class:`RebuildFailed`."""
-    done: list[GroupDone] = []
-    lost: list[str] = []
-    cause: BaseException | None = None
-    for group, future in zip(groups, futures, strict=True):
-        names = [projection.name for projection in group.projections]
-        error = future.exception()
-        if error is not None:
-            lost += names
-            cause = cause or error
-            continue
-        outcome = future.result()
-        if isinstance(outcome, _Failure):
-            raise RebuildFailed(names, outcome.error_type, outcome.message, outcome.details)
-        done.append(outcome)
-    if cause is not None:
-        raise RebuildFailed(lost, type(cause).__name__, str(cause)) from cause
-    return done
+def _child(job: _Job, messages: Any) -> None:
+    """A child's whole life: rebuild its group, send the outcome, and end at once."""
+    messages.put(("done", job.index, _rebuild_child(job, messages)))
+    messages.close()
+    messages.join_thread()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # The store is closed and the checkpoints committed: skip freeing the folded states.
+    os._exit(0)
 
 
-_reached: multiprocessing.Queue[tuple[int, int]] | None = None
-
-
-def _start_child(reached: multiprocessing.Queue[tuple[int, int]]) -> None:
-    global _reached  # noqa: PLW0603 - one queue per child process, set once as it starts
-    _reached = reached
-
-
-def _rebuild_child(
-    url: str, index: int, payload: bytes, upto: int, report: bool
-) -> GroupDone | _Failure:
-    """In a child: open the store, rebuild the group up to `upto`, close."""
+def _rebuild_child(job: _Job, messages: Any) -> GroupDone | _Failure:
+    """In a child: open the store, rebuild the group up to its position, close."""
     try:
-        group: Group = pickle.loads(payload)  # noqa: S301 - sent by the parent process
-        reached = _reached
+        group: Group = pickle.loads(job.group)  # noqa: S301 - sent by the parent process
+        index = job.index
         progress = (
-            None
-            if not report or reached is None
-            else lambda position: reached.put((index, position))
+            (lambda position: messages.put(("reached", index, position))) if job.report else None
         )
-        app = warmcase.open(url)
+        app = warmcase.open(job.url)
         try:
-            return rebuild_group(app.history, group, upto=upto, progress=progress)
+            return rebuild_group(app.history, group, upto=job.upto, progress=progress)
         finally:
             app.close()
     except Exception as error:  # every failure goes back to the parent

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import warmcase.app  # noqa: F401 - registers every event type
 from warmcase.domain.household import HouseholdSurveyed
+from warmcase.projections.audit_trail import AuditTrail
 from warmcase.projections.projection import Meta, Projection, on
 
 
@@ -37,3 +38,14 @@ class Dying(Projection[int]):
     @on(HouseholdSurveyed)
     def surveyed(self, state: int, event: HouseholdSurveyed, meta: Meta) -> int:
         os._exit(3)
+
+
+class Exploding(AuditTrail):
+    """Reads what the audit trail reads (every type), costly enough to be a group alone,
+    and fails on its first page: a bug in the group the calling process folds."""
+
+    name = "test.exploding"
+    rebuild_cost: ClassVar[float] = 10.0
+
+    def fold_thawed(self, work: Any, recorded: Any) -> Any:
+        return 1 // 0

@@ -234,6 +234,24 @@ def test_reads_cross_pages_in_position_order_with_meta(
     ]
 
 
+def test_each_page_of_a_query_is_decoded_in_lists_of_at_most_the_size_asked(
+    books: Warmcase, clock: ManualClock
+) -> None:
+    """Pages of ten rows decoded four at a time come back as lists of four, four and two
+    per query, which together are the whole read, in order."""
+    clock.set(at(10))
+    put(books, *[dispatched(at(10), team=f"T{n}") for n in range(1, 24)])
+    history = history_for(books.recorder, books.mapper, page_size=10, decoded_at_once=4)
+    pages = list(history.read_pages(after=0, upto=23))
+    assert [len(page) for page in pages] == [4, 4, 2, 4, 4, 2, 3]
+    assert [meta.position for page in pages for _, meta in page] == list(range(1, 24))
+    assert [event for page in pages for event, _ in page] == [
+        event for event, _ in history.read(after=0, upto=23)
+    ]
+    with pytest.raises(ValueError, match="decoded_at_once"):
+        history_for(books.recorder, books.mapper, decoded_at_once=0)
+
+
 def test_reads_keep_only_the_types_asked_for(
     books: Warmcase, history: StoreHistory, clock: ManualClock
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,13 +11,13 @@ from typing import Any
 import pytest
 
 import warmcase
-from tests.adapters.parallel_probe import Dying, Failing
+from tests.adapters.parallel_probe import Dying, Exploding, Failing
 from tests.clocks import ManualClock
 from tests.scenario import enrolled_household, later, open_campaign
 from warmcase.app import Warmcase
 from warmcase.projections.parallel import RebuildFailed, UnpicklableProjection
 from warmcase.projections.projection import Projection
-from warmcase.service.queries import STANDARD
+from warmcase.service.queries import AUDIT_TRAIL, STANDARD, STOCK
 from warmcase_adapters import city
 from warmcase_adapters.parallel import ProcessRebuilder, attach, reopenable
 
@@ -76,6 +77,10 @@ def test_two_jobs_save_what_one_job_saves_and_a_replay_gives(books: Warmcase, st
     assert done.position == upto
     assert done.events == upto
     assert done.checkpoints == len(STANDARD)
+    # The group that reads every type was folded here: its states stay for answers.
+    assert books.views.live_position(AUDIT_TRAIL) == upto
+    assert books.views.live_position(STOCK) is None
+    assert not multiprocessing.active_children()
     parallel = {p.name: saved(store, p, upto) for p in STANDARD}
     expected = {p.name: replayed(books, p, upto) for p in STANDARD}
     assert parallel == expected
@@ -122,11 +127,33 @@ def test_a_process_that_dies_fails_the_rebuild_naming_what_it_was_rebuilding(
     books: Warmcase, store: str
 ) -> None:
     """A child that ends abruptly fails the rebuild with a typed error naming its projections
-    (the pool stops the others too, so theirs may be named); a rerun saves every checkpoint."""
-    with pytest.raises(RebuildFailed, match=r"test\.dying") as failed:
+    and its exit code; the group folded here completes, and a rerun saves every checkpoint."""
+    upto = books.history.last_position()
+    with pytest.raises(RebuildFailed, match=r"test\.dying failed: ProcessDied.*code 3") as failed:
         books.rebuild([*STANDARD, Dying()], jobs=2)
-    assert "test.dying" in failed.value.projections
+    assert failed.value.projections == ("test.dying",)
+    for projection in STANDARD:
+        assert saved(store, projection, upto) == replayed(books, projection, upto)
     assert books.rebuild(jobs=2).checkpoints == len(STANDARD)
+
+
+def test_a_rule_failing_in_the_calling_process_waits_for_the_children(
+    books: Warmcase, store: str
+) -> None:
+    """A rule that raises in the group this process folds fails the rebuild with the same
+    typed error, naming that group, once the children have ended with their checkpoints
+    saved; nothing of the failed group is held or saved."""
+    upto = books.history.last_position()
+    exploding = Exploding()
+    with pytest.raises(RebuildFailed, match=r"test\.exploding failed: ZeroDivisionError") as failed:
+        books.rebuild([exploding, *STANDARD], jobs=2)
+    assert failed.value.projections == ("test.exploding",)
+    assert "ZeroDivisionError" in failed.value.details
+    assert not multiprocessing.active_children()
+    assert books.views.live_position(exploding) is None
+    assert books.history.checkpoint(exploding.checkpoint_name, at_or_before=upto) is None
+    for projection in STANDARD:
+        assert saved(store, projection, upto) == replayed(books, projection, upto)
 
 
 def test_an_unpicklable_projection_is_refused_before_anything_is_dropped(

@@ -51,7 +51,8 @@ def weighed(cost: float) -> Projection[Any]:
 
 
 class InProcess:
-    """Runs each group in this process, one after another: the port without processes."""
+    """Runs each group in this process, one after another (the caller's own first): the
+    port without processes."""
 
     def __init__(self, history: ListHistory, fail: str | None = None) -> None:
         self.history = history
@@ -64,14 +65,34 @@ class InProcess:
         *,
         upto: int,
         progress: Callable[[int], None] | None = None,
+        meanwhile: Callable[[Callable[[int], None] | None], None] | None = None,
     ) -> list[GroupDone]:
+        failed_here: Exception | None = None
+        if meanwhile is not None:
+            try:
+                meanwhile(progress)
+            except Exception as error:  # raised once the other groups have run
+                failed_here = error
         done = []
         for group in groups:
             names = [projection.name for projection in group.projections]
             if self.fail in names:
                 raise RebuildFailed(names, "ZeroDivisionError", "division by zero")
             done.append(rebuild_group(self.history, group, upto=upto, progress=progress))
+        if failed_here is not None:
+            raise failed_here
         return done
+
+
+class Exploding(AuditTrail):
+    """The audit trail's reads, costly enough to be a group alone, and a rule that divides
+    by zero: a bug in the group the calling process folds."""
+
+    name = "exploding"
+    rebuild_cost = 10.0
+
+    def fold_thawed(self, work: Any, recorded: Any) -> Any:
+        return 1 // 0
 
 
 @settings(max_examples=200)
@@ -175,6 +196,11 @@ def test_groups_save_the_checkpoints_a_single_rebuild_saves(recorded: Recorded, 
     if upto:
         assert done.checkpoints == len(STANDARD)
         assert seen[-1] == upto
+    # The group read whole is folded here, and its states stay for the answers after.
+    here = next(group for group in plan(STANDARD, jobs) if group.tally is None)
+    for projection in STANDARD:
+        kept = projection in here.projections
+        assert views.live_position(projection) == (upto if kept else None)
 
 
 @settings(max_examples=5, deadline=None)
@@ -188,11 +214,40 @@ def test_a_failed_group_leaves_its_projections_without_checkpoints(recorded: Rec
     upto = history.last_position()
     views = LiveViews(history)
     views.rebuild(STANDARD, upto=upto)
-    with pytest.raises(RebuildFailed, match=r"coverage.*ZeroDivisionError"):
+    with pytest.raises(RebuildFailed, match=r"stock.*ZeroDivisionError"):
         rebuild_in_groups(
-            views, STANDARD, jobs=2, upto=upto, rebuilder=InProcess(history, fail="coverage")
+            views, STANDARD, jobs=2, upto=upto, rebuilder=InProcess(history, fail="stock")
         )
-    assert history.checkpoint(Coverage().checkpoint_name, at_or_before=upto) is None
+    assert history.checkpoint(StockLevels().checkpoint_name, at_or_before=upto) is None
     rebuild_in_groups(views, STANDARD, jobs=2, upto=upto, rebuilder=InProcess(history))
     for projection in STANDARD:
         assert history.checkpoint(projection.checkpoint_name, at_or_before=upto) is not None
+
+
+@settings(max_examples=5, deadline=None)
+@given(coverage_histories(max_steps=30))
+def test_a_rule_failing_in_the_calling_process_fails_its_group_only(recorded: Recorded) -> None:
+    """A rule that raises in the group folded by the calling process fails the rebuild with
+    the same typed error as a child's, naming that group and keeping the cause; the other
+    groups still run to the end and save their checkpoints, and nothing of the failed
+    group is held or saved."""
+    assume(recorded)
+    history = ListHistory(recorded)
+    upto = history.last_position()
+    views = LiveViews(history)
+    exploding = Exploding()
+    with pytest.raises(RebuildFailed, match=r"exploding failed: ZeroDivisionError") as failed:
+        rebuild_in_groups(
+            views, [exploding, *STANDARD], jobs=2, upto=upto, rebuilder=InProcess(history)
+        )
+    assert failed.value.projections == ("exploding",)
+    assert isinstance(failed.value.__cause__, ZeroDivisionError)
+    assert "ZeroDivisionError" in failed.value.details
+    assert history.checkpoint(exploding.checkpoint_name, at_or_before=upto) is None
+    assert views.live_position(exploding) is None
+    for projection in STANDARD:
+        expected = projection.fold(history.read(after=0, upto=upto, types=projection.reads))
+        assert history.checkpoint(projection.checkpoint_name, at_or_before=upto) == (
+            upto,
+            expected,
+        )

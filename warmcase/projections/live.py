@@ -397,6 +397,12 @@ class LiveViews:
         """Events of `projection` between the snapshots this process holds."""
         return projection.snapshot_every or self.snapshot_every
 
+    def live_position(self, projection: Projection[Any]) -> int | None:
+        """The position of the latest state this process holds for `projection` (None:
+        it holds none, and an answer starts from a checkpoint or the first event)."""
+        live = self._of(projection).live
+        return None if live is None else live[0]
+
     def snapshots(self, projection: Projection[Any]) -> list[int]:
         """Positions of the states this process holds for `projection`, ascending."""
         return list(self._of(projection).positions)

@@ -2,10 +2,16 @@
 
 A rebuild is bound by the CPU folding the events, on one core. With ``jobs`` greater
 than one, the projections are split into groups of about equal cost (each projection's
-``rebuild_cost``), and each group is folded by the ordinary one-process rebuild in a
-process of its own, up to one position fixed before any starts. The processes are run
-by a :class:`GroupRebuilder`, which the composition root attaches to the application:
-opening the same store again in another process is the adapters' business.
+``rebuild_cost``), and each group is folded by the ordinary one-process rebuild, up to
+one position fixed before any starts: one group in the calling process, which keeps
+its states for the answers that follow (as a rebuild with one job does), and each other
+group in a process of its own. Those processes are run by a :class:`GroupRebuilder`,
+which the composition root attaches to the application: opening the same store again
+in another process is the adapters' business.
+
+The group folded here is the one that reads every event type the rebuild reads (when
+one does), so its count of events read is the rebuild's, and a rule that ends its
+process abruptly ends a child, not the caller, unless it is in that group.
 
 Every checkpoint of the projections is dropped before any group starts, and each group
 saves its projections' checkpoints only at its end, one insert each. So whatever fails,
@@ -18,6 +24,7 @@ from __future__ import annotations
 import os
 import pickle
 import time
+import traceback
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
 
@@ -44,7 +51,8 @@ class UnpicklableProjection(InvalidCommand):
 
 
 class RebuildFailed(WarmcaseError):
-    """A process rebuilding a group of projections failed; the others may have finished."""
+    """A group of projections failed to rebuild (in a process of its own or in the calling
+    one); the other groups may have finished."""
 
     def __init__(
         self, projections: Sequence[str], error_type: str, message: str, details: str = ""
@@ -54,7 +62,7 @@ class RebuildFailed(WarmcaseError):
         self.details = details
         """The failing process's traceback, where it could send one."""
         super().__init__(
-            f"rebuilding {', '.join(self.projections)} in another process failed: "
+            f"rebuilding {', '.join(self.projections)} failed: "
             f"{error_type}: {message}; their checkpoints were dropped before it started, so "
             f"their answers fold from the first event until a rebuild succeeds: fix the "
             f"cause and rebuild again"
@@ -80,6 +88,10 @@ class GroupDone:
     """Events of the group's tally types it read."""
 
 
+LocalProgress = Callable[[int], None]
+"""Called with the position the group folded in the calling process has reached."""
+
+
 class GroupRebuilder(Protocol):
     """Runs groups of a rebuild, each in a process of its own, over the same store."""
 
@@ -89,10 +101,17 @@ class GroupRebuilder(Protocol):
         *,
         upto: int,
         progress: Callable[[int], None] | None = None,
+        meanwhile: Callable[[LocalProgress | None], None] | None = None,
     ) -> list[GroupDone]:
-        """Run :func:`rebuild_group` for each group up to `upto`, all at once; raise
-        :class:`RebuildFailed` for a group that failed, after the others have ended.
-        `progress`, if given, is called with the position the slowest group reached."""
+        """Run :func:`rebuild_group` for each group up to `upto`, all at once, and
+        `meanwhile` (the calling process's own group) in this process while they run;
+        raise what `meanwhile` raised, or else :class:`RebuildFailed` for a group that
+        failed, after every process has ended.
+
+        `progress`, if given, is called with the position the slowest group reached,
+        counting the calling process's own: `meanwhile` is then given a function to
+        call with its positions (and None when there is no `progress`).
+        """
         ...
 
 
@@ -175,20 +194,38 @@ def rebuild_in_groups(
     rebuilder: GroupRebuilder,
     progress: Callable[[int], None] | None = None,
 ) -> RebuildReport:
-    """Rebuild `projections` in `jobs` groups (see :func:`plan`) through `rebuilder` up to
-    `upto`, in this process dropping first the projections' checkpoints and after every
-    state held of them, so that answers load the new checkpoints."""
+    """Rebuild `projections` in `jobs` groups (see :func:`plan`) up to `upto`: one in
+    this process, into `views`, the others through `rebuilder`. First the projections'
+    checkpoints are dropped; after, `views` holds the states its own group folded and
+    nothing of the others, so that their answers load the new checkpoints."""
     began = time.perf_counter()
     require_picklable(projections)
     groups = plan(projections, jobs)
+    here = next(index for index, group in enumerate(groups) if group.tally is None)
+    elsewhere = [group for index, group in enumerate(groups) if index != here]
     views.forget(projections)
     for projection in projections:
         views.history.drop_checkpoints(projection.checkpoint_name)
+    folded_here: list[GroupDone] = []
+
+    def meanwhile(reached: LocalProgress | None) -> None:
+        folded_here.append(rebuild_here(views, groups[here], upto=upto, progress=reached))
+
+    others = [projection for group in elsewhere for projection in group.projections]
     try:
-        done = rebuilder.rebuild_groups(groups, upto=upto, progress=progress)
+        done = rebuilder.rebuild_groups(
+            elsewhere, upto=upto, progress=progress, meanwhile=meanwhile
+        )
     finally:
         # A query during the run may have folded them from the first event: drop that too.
-        views.forget(projections)
+        views.forget(others)
+    if not folded_here:
+        # A rebuilder must run `meanwhile`: without it a group would be missing.
+        msg = "the group rebuilder returned without folding this process's group"
+        raise RebuildFailed(
+            [projection.name for projection in groups[here].projections], "RuntimeError", msg
+        )
+    done.insert(here, folded_here[0])
     return RebuildReport(
         projections=tuple(projection.name for projection in projections),
         events=sum(group.tallied for group in done),
@@ -198,6 +235,24 @@ def rebuild_in_groups(
         jobs=len(groups),
         groups=tuple(group.report for group in done),
     )
+
+
+def rebuild_here(
+    views: LiveViews,
+    group: Group,
+    *,
+    upto: int,
+    progress: Callable[[int], None] | None = None,
+) -> GroupDone:
+    """The calling process's group (one that tallies every event it reads), rebuilt into
+    `views`, which keeps its states; a failing rule is reported as a failed group is."""
+    names = [projection.name for projection in group.projections]
+    try:
+        report = views.rebuild(group.projections, upto=upto, progress=progress)
+    except Exception as error:  # a rule may raise anything: the caller gets one type
+        details = traceback.format_exc()
+        raise RebuildFailed(names, type(error).__name__, str(error), details) from error
+    return GroupDone(report, report.events)
 
 
 def rebuild_group(
