@@ -46,6 +46,10 @@ from warmcase.projections.parallel import (
 POLL_SECONDS = 0.05
 """How often the parent, its own group done, looks for children that died."""
 
+PROGRESS_STEPS = 200
+"""Positions a child sends at most in a rebuild (one every 1/200 of the way): a message per
+page would wake the queue's thread, which competes with the fold, thousands of times."""
+
 
 def reopenable(url: str) -> str | None:
     """The URL another process opens the store at `url` by, or None for a store only this
@@ -274,7 +278,9 @@ def _rebuild_child(job: _Job, messages: Any) -> GroupDone | _Failure:
         group: Group = pickle.loads(job.group)  # noqa: S301 - sent by the parent process
         index = job.index
         progress = (
-            (lambda position: messages.put(("reached", index, position))) if job.report else None
+            _sparse(lambda position: messages.put(("reached", index, position)), job.upto)
+            if job.report
+            else None
         )
         app = warmcase.open(job.url)
         try:
@@ -283,3 +289,18 @@ def _rebuild_child(job: _Job, messages: Any) -> GroupDone | _Failure:
             app.close()
     except Exception as error:  # every failure goes back to the parent
         return _Failure(type(error).__name__, str(error), traceback.format_exc())
+
+
+def _sparse(send: Callable[[int], None], upto: int) -> Callable[[int], None]:
+    """`send`, called only once a position is a step (1/``PROGRESS_STEPS`` of `upto`) past
+    the last one sent, or is `upto`."""
+    step = max(1, upto // PROGRESS_STEPS)
+    sent = 0
+
+    def reached(position: int) -> None:
+        nonlocal sent
+        if position - sent >= step or position >= upto:
+            sent = position
+            send(position)
+
+    return reached

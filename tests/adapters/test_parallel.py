@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import shutil
 from collections.abc import Iterator
@@ -19,7 +20,7 @@ from warmcase.projections.parallel import RebuildFailed, UnpicklableProjection
 from warmcase.projections.projection import Projection
 from warmcase.service.queries import AUDIT_TRAIL, STANDARD, STOCK
 from warmcase_adapters import city
-from warmcase_adapters.parallel import ProcessRebuilder, attach, reopenable
+from warmcase_adapters.parallel import PROGRESS_STEPS, ProcessRebuilder, _sparse, attach, reopenable
 
 
 @pytest.fixture(scope="module")
@@ -99,6 +100,24 @@ def test_progress_follows_the_slowest_process_up_to_the_last_position(books: War
     assert seen
     assert seen == sorted(seen)
     assert seen[-1] == books.history.last_position()
+
+
+def test_a_child_sends_at_most_one_position_per_step_and_always_the_last() -> None:
+    """Positions reached page by page are sent only a step (1/PROGRESS_STEPS of the way)
+    apart, so the queue carries a bounded number of messages, and the last one is sent."""
+    sent: list[int] = []
+    upto = 100_000
+    reached = _sparse(sent.append, upto)
+    for position in range(100, upto + 1, 100):
+        reached(position)
+    assert sent[-1] == upto
+    assert len(sent) <= PROGRESS_STEPS + 1
+    assert all(b - a >= upto // PROGRESS_STEPS for a, b in itertools.pairwise(sent[:-1]))
+    few: list[int] = []
+    reached = _sparse(few.append, 3)
+    for position in (1, 2, 3):
+        reached(position)
+    assert few == [1, 2, 3]
 
 
 def test_a_failing_process_raises_in_the_caller_and_a_rerun_repairs(
