@@ -9,9 +9,10 @@ group in a process of its own. Those processes are run by a :class:`GroupRebuild
 which the composition root attaches to the application: opening the same store again
 in another process is the adapters' business.
 
-The group folded here is the one that reads every event type the rebuild reads (when
-one does), so its count of events read is the rebuild's, and a rule that ends its
-process abruptly ends a child, not the caller, unless it is in that group.
+The calling process folds the group that reads every event type the rebuild reads, or
+the first group when none does: either way a group that counts every event it reads. A
+rule of that group that ends its process abruptly (a crash of the interpreter) ends the
+caller, as it would in a rebuild with one job; elsewhere it ends only its child.
 
 Every checkpoint of the projections is dropped before any group starts, and each group
 saves its projections' checkpoints only at its end, one insert each. So whatever fails,
