@@ -30,6 +30,7 @@ from warmcase.clock import require_aware
 from warmcase.errors import StoreError
 from warmcase.events import Event, field_names
 from warmcase.personal import Keyring, Personal
+from warmcase.projections.bulk import pmap_pairs, pset_members
 from warmcase.projections.projection import Meta
 from warmcase_adapters import codec as codec_
 from warmcase_adapters.codec import (
@@ -293,15 +294,14 @@ class CheckpointEncoder:
         return _ext(codec_.PERSONAL_CODE, self._leaf.pack((subject, None)))
 
     def _pmap(self, obj: PMap[Any, Any]) -> Any:
-        # From its items: dict(obj) would look every key up again (same order either way).
-        return (_PMAP, dict(obj.items()))
+        return (_PMAP, dict(pmap_pairs(obj)))
 
     def _pvector(self, obj: Any) -> Any:
         return (_PVECTOR, *obj)
 
     def _pset(self, obj: PSet[Any]) -> Any:
         # Sorted where the members allow it, so equal states give equal bytes.
-        return (_PSET, *codec_._sorted_if_possible(obj))
+        return (_PSET, *codec_._sorted_if_possible(pset_members(obj)))
 
     def _set(self, obj: frozenset[Any]) -> Any:
         return (_FROZENSET, *codec_._sorted_if_possible(obj))

@@ -73,7 +73,7 @@ from warmcase_adapters.parallel import attach
 
 PAGE = 2_000
 """Rows per read in (a) and (b), as in warmcase's own history reads."""
-VARIANTS = ("w", "w2", "w0", "a", "b", "bc")
+VARIANTS = ("w", "w2", "w0", "a", "b", "bc", "f")
 LABELS = {
     "w": "(w) warmcase `app.rebuild()`, checkpoints saved",
     "w2": "(w2) warmcase `app.rebuild(jobs=2)`",
@@ -81,6 +81,7 @@ LABELS = {
     "a": "(a) eventsourcing notifications + mapper + folds",
     "b": "(b) raw sqlite3 pages + msgpack decode, no fold",
     "bc": "(bc) raw sqlite3 pages + warmcase's page codec, no fold",
+    "f": "(f) the four projections' rules alone, one core, reads not counted",
 }
 DEFAULT_STORE = Path("build/bench/store-1m.db")
 
@@ -224,6 +225,35 @@ def codec_floor(app: Warmcase, store: Path) -> dict[str, Any]:
     return _raw_pages(store, decode_page)
 
 
+def rules_only(app: Warmcase) -> dict[str, Any]:
+    """(f): the time the four projections' rules take, and nothing else.
+
+    Each projection reads its events as a rebuild does (lists of decoded events, its
+    state kept thawed) and only the folding of each list is timed: what is left when
+    reading and saving cost nothing. With two cores shared perfectly, no rebuild of these
+    rules can go faster than twice this rate.
+    """
+    history = app.history
+    upto = history.last_position()
+    spent: dict[str, float] = {}
+    folded = 0
+    clock = time.perf_counter
+    with folding():
+        for projection in standard():
+            work = projection.thawed(projection.initial())
+            seconds = 0.0
+            for page in history.read_pages(after=0, upto=upto, types=projection.reads):
+                folded += len(page)
+                started = clock()
+                work = projection.fold_thawed(work, page)
+                seconds += clock() - started
+            started = clock()
+            projection.frozen(work)
+            spent[projection.name] = seconds + clock() - started
+            del work
+    return {"seconds": sum(spent.values()), "read": folded, "checkpoints": 0, "rules_s": spent}
+
+
 def child(variant: str, store: Path) -> dict[str, Any]:
     """Run one rebuild variant in this (fresh) process."""
     app = _open(store)
@@ -240,6 +270,8 @@ def child(variant: str, store: Path) -> dict[str, Any]:
             result = read_floor(store)
         elif variant == "bc":
             result = codec_floor(app, store)
+        elif variant == "f":
+            result = rules_only(app)
         elif variant == "idle":
             result = {"seconds": 0.0, "read": 0, "checkpoints": 0}
         elif variant == "asof":
@@ -419,6 +451,7 @@ def measure(store: Path, *, rounds: int, points: int, brute: int) -> dict[str, A
                 "peak_mb": [r["peak_mb"] for r in runs[variant]],
                 "median_peak_mb": median([r["peak_mb"] for r in runs[variant]]),
                 **_parallel_figures(runs[variant]),
+                **_rules_figures(runs[variant]),
             }
             for variant in VARIANTS
         },
@@ -452,6 +485,14 @@ def _parallel_figures(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "groups": [run["groups"] for run in runs],
         "median_child_peak_mb": median([r["child_peak_mb"] for r in runs]),
     }
+
+
+def _rules_figures(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Each projection's rules' seconds (median over the rounds), for (f)."""
+    if "rules_s" not in runs[0]:
+        return {}
+    names = runs[0]["rules_s"]
+    return {"median_rules_s": {name: median([r["rules_s"][name] for r in runs]) for name in names}}
 
 
 def variant_label(variant: str) -> str:
@@ -502,6 +543,16 @@ def table(figures: dict[str, Any], generated: float | None) -> str:
                 "",
                 f"In {variant_label(variant)}, the processes' own times (first round): {parts}.",
             ]
+    rules = rebuild["f"]
+    ceiling = 2 * rules["median_events_per_s"]
+    lines += [
+        "",
+        "In (f), each projection's rules alone (median seconds): "
+        + "; ".join(f"{name} {seconds:,.1f} s" for name, seconds in rules["median_rules_s"].items())
+        + f". With reads free and two cores shared perfectly, no rebuild of these rules goes "
+        f"faster than twice (f): {ceiling:,.0f} events/s, "
+        f"{ceiling / rebuild['b']['median_events_per_s']:.2f} of (b).",
+    ]
     lines += [
         "",
         f"An idle process with the store open peaks at {figures['idle_process_peak_mb']:,.0f} MB.",

@@ -8,8 +8,8 @@ from benchmarks import generate, projections
 
 
 def test_one_round_on_a_tiny_store_has_every_figure(tmp_path: Path) -> None:
-    """Rebuild rates, peaks, ratios, the warm-up and as-of latencies are all present; answers
-    match."""
+    """Rebuild rates, peaks, ratios, the rules' own seconds, the warm-up and as-of latencies
+    are all present; answers match."""
     store = tmp_path / "tiny.db"
     generate.generate(store, events=2_000, seed=3)
     figures = projections.measure(store, rounds=1, points=3, brute=1)
@@ -21,6 +21,11 @@ def test_one_round_on_a_tiny_store_has_every_figure(tmp_path: Path) -> None:
         assert row["median_peak_mb"] > 0
     assert figures["rebuild"]["b"]["events_read"] == figures["store_events"]
     assert figures["rebuild"]["bc"]["events_read"] == figures["store_events"]
+    rules = figures["rebuild"]["f"]
+    assert set(rules["median_rules_s"]) == {"stock", "coverage", "duplicate_aid", "audit_trail"}
+    assert all(seconds > 0 for seconds in rules["median_rules_s"].values())
+    # Each projection reads a part of the history; together they read more than all of it.
+    assert rules["events_read"] > figures["store_events"]
     assert figures["ratio_w_to_a"] > 0
     assert figures["ratio_w2_to_bc"] > 0
     assert figures["as_of"]["warm_up_s"] > 0
@@ -32,5 +37,6 @@ def test_one_round_on_a_tiny_store_has_every_figure(tmp_path: Path) -> None:
     text = projections.table(figures, generated=None)
     assert "(w) warmcase" in text
     assert "| vs (bc) |" in text
+    assert "no rebuild of these rules goes faster than twice (f)" in text
     assert "| audit_trail (3 points) |" in text
     assert "`app.warm()`" in text

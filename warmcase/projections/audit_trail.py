@@ -50,6 +50,7 @@ from warmcase.domain.household import Member
 from warmcase.events import Event, value_type
 from warmcase.personal import Personal
 from warmcase.projections.basis import Basis
+from warmcase.projections.bulk import with_changes
 from warmcase.projections.history import History
 from warmcase.projections.projection import Meta, Projection, on
 
@@ -805,13 +806,17 @@ class _Gathering:
         if not (self.gathered or self.visits or self.lots):
             return base
         known = base.by_ref
-        by_ref = known.evolver()
-        for ref, positions in self.gathered.items():
-            by_ref[ref] = known.get(ref, _NONE).extend(positions)
+        gathered = self.gathered.items()
+        if known:
+            found = known.get
+            extended = {ref: found(ref, _NONE).extend(positions) for ref, positions in gathered}
+        else:
+            # A rebuild's trail starts empty: no lookups.
+            extended = {ref: pvector(positions) for ref, positions in gathered}
         return TrailState(
-            by_ref=by_ref.persistent(),
-            visits=base.visits.update(self.visits) if self.visits else base.visits,
-            lots=base.lots.update(self.lots) if self.lots else base.lots,
+            by_ref=with_changes(known, extended),
+            visits=with_changes(base.visits, self.visits) if self.visits else base.visits,
+            lots=with_changes(base.lots, self.lots) if self.lots else base.lots,
         )
 
 

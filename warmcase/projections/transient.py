@@ -24,6 +24,8 @@ from typing import Any, TypeVar
 import attrs
 from pyrsistent import PMap, PSet, PVector, pmap, pset
 
+from warmcase.projections.bulk import with_changes
+
 T = TypeVar("T")
 
 _ABSENT: Any = object()
@@ -136,15 +138,7 @@ class TransientMap:
         if self._inner:
             self._settle()
         if self._changes:
-            evolver = self._base.evolver()
-            for key, value in self._changes.items():
-                if value is _GONE:
-                    # Gone now: it was in the map before, or only set since (never in it).
-                    if key in self._base:
-                        evolver.remove(key)
-                else:
-                    evolver[key] = value
-            self._base = evolver.persistent()
+            self._base = with_changes(self._base, self._changes, _GONE)
             self._changes = {}
         return self._base
 
