@@ -13,6 +13,7 @@ import hmac
 import os
 import threading
 import unicodedata
+from collections.abc import Callable, Iterable
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -81,6 +82,44 @@ def normalised_id_number(id_number: str) -> str:
 def id_digest(secret: bytes, id_number: str) -> str:
     """Keyed hash of an ID number: equal numbers match, the number cannot be recovered."""
     return hmac.new(secret, normalised_id_number(id_number).encode(), hashlib.sha256).hexdigest()
+
+
+class SessionKeys:
+    """The existing keys of one short session (one snapshot of a store's key table): one
+    query per subject at first, and every key in one query once many were asked for.
+
+    A page of a read asks for a few hundred subjects; saving a large checkpoint asks for
+    every household's, where one query per key costs several times the whole table's
+    (0.64 s against 0.12 s for 119,000 of 127,000 keys on SQLite, and a round trip each
+    on PostgreSQL).
+    """
+
+    ONE_BY_ONE = 1_000
+    """Subjects asked for one by one before the whole table is read."""
+
+    def __init__(
+        self,
+        one: Callable[[str], bytes | None],
+        every: Callable[[], Iterable[tuple[str, bytes]]],
+    ) -> None:
+        self._one = one
+        self._every = every
+        self._asked = 0
+        self._all: dict[str, bytes] | None = None
+
+    @property
+    def whole_table_read(self) -> bool:
+        """Whether every key was read in one query (answers now come from memory)."""
+        return self._all is not None
+
+    def __call__(self, subject: str) -> bytes | None:
+        """The subject's key, None if it has none."""
+        if self._all is None:
+            self._asked += 1
+            if self._asked <= self.ONE_BY_ONE:
+                return self._one(subject)
+            self._all = {known: bytes(key) for known, key in self._every()}
+        return self._all.get(subject)
 
 
 class MemoryKeyring(Keyring):

@@ -44,7 +44,7 @@ from warmcase.clock import Clock, require_aware, system_clock
 from warmcase.errors import StoreError
 from warmcase.personal import Keyring
 from warmcase_adapters.history import KeyLookup, RawRow
-from warmcase_adapters.keyring import DIGEST_SUBJECT, id_digest, new_key
+from warmcase_adapters.keyring import DIGEST_SUBJECT, SessionKeys, id_digest, new_key
 from warmcase_adapters.mapper import BACKDATED_MICROS, effective_micros
 from warmcase_adapters.sqlite_store import (
     RecordedNotification,
@@ -546,6 +546,9 @@ class PostgresKeyring(Keyring):
         self._select = SQL("SELECT key FROM {schema}.{table} WHERE subject = %s").format(
             schema=schema, table=table
         )
+        self._select_all = SQL("SELECT subject, key FROM {schema}.{table}").format(
+            schema=schema, table=table
+        )
         self._insert = SQL(
             "INSERT INTO {schema}.{table} (subject, key) VALUES (%s, %s) "
             "ON CONFLICT (subject) DO NOTHING"
@@ -590,7 +593,11 @@ class PostgresKeyring(Keyring):
                 row = conn.execute(self._select, (subject,), prepare=True).fetchone()
                 return None if row is None else bytes(row["key"])
 
-            yield lookup
+            def every() -> list[tuple[str, bytes]]:
+                rows = conn.execute(self._select_all).fetchall()
+                return [(row["subject"], row["key"]) for row in rows]
+
+            yield SessionKeys(lookup, every)
 
     def destroy(self, subject: str) -> bool:
         """Delete the subject's key and rewrite the table without it; whether there was one."""

@@ -55,7 +55,7 @@ from warmcase.clock import Clock, require_aware, system_clock
 from warmcase.errors import StoredHistoryError, StoreError
 from warmcase.personal import Keyring
 from warmcase_adapters.history import KeyLookup, RawRow
-from warmcase_adapters.keyring import DIGEST_SUBJECT, id_digest, new_key
+from warmcase_adapters.keyring import DIGEST_SUBJECT, SessionKeys, id_digest, new_key
 from warmcase_adapters.mapper import BACKDATED_MICROS, effective_micros
 
 LOCK_TIMEOUT_SECONDS = 30
@@ -124,6 +124,7 @@ _CREATE_KEYS = (
 )
 _INSERT_KEY = "INSERT OR IGNORE INTO warmcase_keys (subject, key) VALUES (?, ?)"
 _SELECT_KEY = "SELECT key FROM warmcase_keys WHERE subject = ?"
+_SELECT_KEYS = "SELECT subject, key FROM warmcase_keys"
 _DELETE_KEY = "DELETE FROM warmcase_keys WHERE subject = ?"
 
 URL_FORMS = (
@@ -608,7 +609,7 @@ class SQLiteKeyring(Keyring):
                 row = cursor.execute(_SELECT_KEY, (subject,)).fetchone()
                 return None if row is None else bytes(row[0])
 
-            yield lookup
+            yield SessionKeys(lookup, lambda: cursor.execute(_SELECT_KEYS).fetchall())
 
     @staticmethod
     def _select(c: SQLiteCursor, subject: str) -> bytes | None:

@@ -21,6 +21,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import warmcase
+from tests.adapters.keyring_checks import a_long_session_answers_as_single_lookups
 from tests.clocks import ManualClock, at
 from tests.pg_server import PostgresServer
 from warmcase.app import Warmcase
@@ -441,6 +442,14 @@ def test_a_unix_socket_and_a_schema_can_be_named_in_the_url(
 
 
 # -- keys ------------------------------------------------------------------------------------
+
+
+def test_a_long_key_session_reads_the_table_once(
+    keyring: PostgresKeyring, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A session asked for many subjects (saving a large checkpoint) reads every key in one
+    query, and answers as one lookup per subject would."""
+    a_long_session_answers_as_single_lookups(keyring, monkeypatch)
 
 
 def test_a_key_is_made_once_and_read_back(keyring: PostgresKeyring) -> None:

@@ -20,6 +20,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import warmcase
+from tests.adapters.keyring_checks import a_long_session_answers_as_single_lookups
 from tests.clocks import ManualClock, at
 from warmcase.app import Warmcase
 from warmcase.domain.campaign import AidStandard
@@ -436,6 +437,14 @@ def test_in_memory_stores_work_and_are_separate() -> None:
 
 
 # -- keys ------------------------------------------------------------------------------------
+
+
+def test_a_long_key_session_reads_the_table_once(
+    keyring: SQLiteKeyring, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A session asked for many subjects (saving a large checkpoint) reads every key in one
+    query, and answers as one lookup per subject would."""
+    a_long_session_answers_as_single_lookups(keyring, monkeypatch)
 
 
 def test_a_key_is_made_once_and_read_back(keyring: SQLiteKeyring) -> None:
