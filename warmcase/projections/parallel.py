@@ -14,8 +14,10 @@ the first group when none does: either way a group that counts every event it re
 rule of that group that ends its process abruptly (a crash of the interpreter) ends the
 caller, as it would in a rebuild with one job; elsewhere it ends only its child.
 
-Every checkpoint of the projections is dropped before any group starts, and each group
-saves its projections' checkpoints only at its end, one insert each. So whatever fails,
+Every checkpoint of the projections is dropped before the group that folds it starts:
+those of the other processes' groups before they are started, the calling process's own
+while they start up. Each group saves its projections' checkpoints only at its end, one
+insert each. So whatever fails,
 a projection has either a complete checkpoint at the fixed position or none (answers
 then fold from the first event, correctly but slowly) until a rebuild succeeds.
 """
@@ -196,8 +198,8 @@ def rebuild_in_groups(
     progress: Callable[[int], None] | None = None,
 ) -> RebuildReport:
     """Rebuild `projections` in `jobs` groups (see :func:`plan`) up to `upto`: one in
-    this process, into `views`, the others through `rebuilder`. First the projections'
-    checkpoints are dropped; after, `views` holds the states its own group folded and
+    this process, into `views`, the others through `rebuilder`. Each group's checkpoints
+    are dropped before it folds; after, `views` holds the states its own group folded and
     nothing of the others, so that their answers load the new checkpoints."""
     began = time.perf_counter()
     require_picklable(projections)
@@ -205,14 +207,16 @@ def rebuild_in_groups(
     here = next(index for index, group in enumerate(groups) if group.tally is None)
     elsewhere = [group for index, group in enumerate(groups) if index != here]
     views.forget(projections)
-    for projection in projections:
+    others = [projection for group in elsewhere for projection in group.projections]
+    # Before their processes start, whatever becomes of them; this process's group drops
+    # its own as it begins to fold (views.rebuild), while the others are starting.
+    for projection in others:
         views.history.drop_checkpoints(projection.checkpoint_name)
     folded_here: list[GroupDone] = []
 
     def meanwhile(reached: LocalProgress | None) -> None:
         folded_here.append(rebuild_here(views, groups[here], upto=upto, progress=reached))
 
-    others = [projection for group in elsewhere for projection in group.projections]
     try:
         done = rebuilder.rebuild_groups(
             elsewhere, upto=upto, progress=progress, meanwhile=meanwhile
