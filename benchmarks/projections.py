@@ -19,7 +19,10 @@ AuditTrail), in events of the store per second, three ways in the same run:
   stay msgpack ``ExtType`` objects, and no key is read;
 - (bc) the codec's floor: the same pages decoded as warmcase's reads decode them (its
   page codec: personal values left sealed until asked for), with no events built and
-  nothing folded.
+  nothing folded;
+- (f) the rules alone: each projection's events read as a rebuild reads them, and only
+  the folding timed, so that twice its rate bounds any rebuild of these rules on two
+  cores, however cheap reading and saving become.
 
 All folds run with the cycle collector off, as warmcase's own do. Each rebuild runs in
 a fresh subprocess (its peak resident memory is ru_maxrss), and the rounds interleave
