@@ -301,7 +301,8 @@ class CheckpointEncoder:
 
     def _pset(self, obj: PSet[Any]) -> Any:
         # Sorted where the members allow it, so equal states give equal bytes.
-        return (_PSET, *codec_._sorted_if_possible(pset_members(obj)))
+        # Listed first: a sort that fails part-way must leave every member to fall back on.
+        return (_PSET, *codec_._sorted_if_possible(list(pset_members(obj))))
 
     def _set(self, obj: frozenset[Any]) -> Any:
         return (_FROZENSET, *codec_._sorted_if_possible(obj))

@@ -622,9 +622,10 @@ def test_checkpoints_decode_to_the_state_they_encode(recorded: Recorded) -> None
 
 
 def test_every_shape_of_a_checkpoint_round_trips() -> None:
-    """Maps, vectors, sets (persistent and frozen), value types nested in them, dates,
-    times, ids, amounts and durations come back equal and of the same kind; a value
-    type met at several depths shares one entry of the checkpoint's table."""
+    """Maps, vectors, sets (persistent and frozen, of members that sort together or not),
+    value types nested in them, dates, times, ids, amounts and durations come back equal
+    and of the same kind; a value type met at several depths shares one entry of the
+    checkpoint's table."""
     codec = new_codec()
     line = Issue(lot="L-1", quantity=3, position=4)
     nested: PMap[tuple[str, int], PMap[str, date]] = pmap(
@@ -634,6 +635,8 @@ def test_every_shape_of_a_checkpoint_round_trips() -> None:
         {
             "lines": pvector([line, line]),
             "sets": (pset({"b", "a"}), frozenset({3, 1}), frozenset()),
+            # Members that do not sort together are kept in the set's own order, all of them.
+            "mixed": (pset({"a", 1, None, 2.5}), frozenset({"a", 1, None})),
             "nested": nested,
             "leaves": (UUID(int=7), Decimal("1.50"), timedelta(minutes=3), at(21)),
             "plain": {"k": (1, 2)},

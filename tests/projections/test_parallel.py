@@ -251,3 +251,37 @@ def test_a_rule_failing_in_the_calling_process_fails_its_group_only(recorded: Re
             upto,
             expected,
         )
+
+
+class CannotStart:
+    """A rebuilder whose processes fail to start: it raises before the caller folds."""
+
+    def rebuild_groups(
+        self,
+        groups: Sequence[Group],
+        *,
+        upto: int,
+        progress: Callable[[int], None] | None = None,
+        meanwhile: Callable[[Callable[[int], None] | None], None] | None = None,
+    ) -> list[GroupDone]:
+        msg = "no process could be started"
+        raise OSError(msg)
+
+
+@settings(max_examples=5, deadline=None)
+@given(coverage_histories(max_steps=30))
+def test_a_rebuild_whose_processes_never_start_leaves_no_old_checkpoint(
+    recorded: Recorded,
+) -> None:
+    """If the other processes cannot start, the caller's own group never folds, and its
+    projections are left without the checkpoints saved before the rebuild, like every
+    other projection of it."""
+    assume(recorded)
+    history = ListHistory(recorded)
+    upto = history.last_position()
+    views = LiveViews(history)
+    views.rebuild(STANDARD, upto=upto)
+    with pytest.raises(OSError, match="no process could be started"):
+        rebuild_in_groups(views, STANDARD, jobs=2, upto=upto, rebuilder=CannotStart())
+    for projection in STANDARD:
+        assert history.checkpoint(projection.checkpoint_name, at_or_before=upto) is None

@@ -16,10 +16,10 @@ caller, as it would in a rebuild with one job; elsewhere it ends only its child.
 
 Every checkpoint of the projections is dropped before the group that folds it starts:
 those of the other processes' groups before they are started, the calling process's own
-while they start up. Each group saves its projections' checkpoints only at its end, one
-insert each. So whatever fails,
-a projection has either a complete checkpoint at the fixed position or none (answers
-then fold from the first event, correctly but slowly) until a rebuild succeeds.
+while they start up (or, if they never do, as the rebuild fails). Each group saves its
+projections' checkpoints only at its end, one insert each. So whatever fails, a
+projection has either a complete checkpoint at the fixed position or none (answers then
+fold from the first event, correctly but slowly) until a rebuild succeeds.
 """
 
 from __future__ import annotations
@@ -224,6 +224,11 @@ def rebuild_in_groups(
     finally:
         # A query during the run may have folded them from the first event: drop that too.
         views.forget(others)
+        if not folded_here:
+            # This process's group never completed (the others could not start, or a rule
+            # raised): it keeps no checkpoint from before the rebuild either.
+            for projection in groups[here].projections:
+                views.history.drop_checkpoints(projection.checkpoint_name)
     if not folded_here:
         # A rebuilder must run `meanwhile`: without it a group would be missing.
         msg = "the group rebuilder returned without folding this process's group"
